@@ -1,0 +1,164 @@
+import { z } from 'zod';
+import { AGE_COLUMN, READY_COLUMN, type KindDefinition } from '../crd.js';
+import { canonicalEmail } from '../email.js';
+import { Conditions, KubeObject, ObservedGeneration } from '../meta.js';
+
+export const TeammateRole = z
+  .enum(['Owner', 'Admin', 'Member'])
+  .describe(
+    'Account role: Owner and Admin manage workspaces and invitations; Member works inside existing workspaces.',
+  );
+export type TeammateRole = z.infer<typeof TeammateRole>;
+
+/** An address as written in a spec: the API server checks its shape, the webhook its canonical form. */
+export const EmailAddress = z
+  .string()
+  .min(3)
+  .max(254)
+  .regex(/^[^@]+@[^@]+$/)
+  .superRefine((value, ctx) => {
+    const result = canonicalEmail(value);
+    if (!result.ok) ctx.addIssue({ code: 'custom', message: result.reason });
+  });
+
+export const Teammate = z.object({
+  email: EmailAddress.describe(
+    'Email of the teammate; it is also the Kubernetes user name RBAC grants to (lower case, as the OIDC email claim).',
+  ),
+  role: TeammateRole,
+});
+export type Teammate = z.infer<typeof Teammate>;
+
+export const AccountSpec = z
+  .object({
+    displayName: z
+      .string()
+      .min(1)
+      .max(100)
+      .describe('Name of the agency as people read it, 1 to 100 characters.'),
+    plan: z
+      .string()
+      .max(63)
+      .optional()
+      .describe(
+        'Plan name from the operator plan catalog (default catalog: starter 1, growth 5, scale 25 workspaces). A missing or unknown plan falls back to 1 workspace and sets PlanResolved=False.',
+      ),
+    teammates: z
+      .array(Teammate)
+      .min(1)
+      .max(500)
+      .meta({
+        'x-kubernetes-list-type': 'map',
+        'x-kubernetes-list-map-keys': ['email'],
+        'x-kubernetes-validations': [
+          {
+            rule: "self.exists(t, t.role == 'Owner')",
+            message: 'at least one teammate must have the Owner role',
+          },
+        ],
+      })
+      .superRefine((teammates, ctx) => {
+        const seen = new Map<string, number>();
+        teammates.forEach((t, i) => {
+          const c = canonicalEmail(t.email);
+          if (!c.ok) return;
+          const first = seen.get(c.email);
+          if (first !== undefined) {
+            ctx.addIssue({
+              code: 'custom',
+              path: [i, 'email'],
+              message: `is the same person as teammates[${first}] (${c.email}); emails must be unique after normalisation`,
+            });
+          } else seen.set(c.email, i);
+        });
+      })
+      .describe(
+        'Agency staff. Every teammate reaches every workspace of the account; at least one is an Owner.',
+      ),
+  })
+  .describe('Desired state of the agency account.');
+export type AccountSpec = z.infer<typeof AccountSpec>;
+
+export const AccountStatus = z
+  .object({
+    observedGeneration: ObservedGeneration.optional(),
+    namespace: z
+      .string()
+      .max(63)
+      .optional()
+      .describe('The home namespace of the account, where its workspaces live.'),
+    plan: z
+      .object({
+        name: z.string().max(63).optional().describe('The plan asked for in spec.plan.'),
+        resolved: z.boolean().describe('Whether the plan was found in the plan catalog.'),
+        workspaceLimit: z
+          .number()
+          .int()
+          .min(0)
+          .max(100000)
+          .describe('How many workspaces the account may have.'),
+      })
+      .optional()
+      .describe('The plan as the operator resolved it.'),
+    workspaceCount: z
+      .number()
+      .int()
+      .min(0)
+      .max(100000)
+      .optional()
+      .describe('How many workspaces the account has.'),
+    conditions: Conditions.optional(),
+  })
+  .describe('Observed state of the agency account.');
+export type AccountStatus = z.infer<typeof AccountStatus>;
+
+export const Account = KubeObject.extend({ spec: AccountSpec, status: AccountStatus.optional() });
+export type Account = z.infer<typeof Account>;
+
+export const ACCOUNT_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+
+export const AccountDefinition: KindDefinition = {
+  kind: 'Account',
+  plural: 'accounts',
+  singular: 'account',
+  shortNames: ['acct'],
+  scope: 'Cluster',
+  description:
+    'An agency. The operator gives it a home namespace named after it, RBAC for its teammates and a quota that holds its plan limit.',
+  spec: AccountSpec,
+  status: AccountStatus,
+  rootValidations: [
+    {
+      rule: `self.metadata.name.matches('${ACCOUNT_NAME_PATTERN}')`,
+      message:
+        'metadata.name must be a DNS label: at most 63 lower-case letters, digits and hyphens, no leading or trailing hyphen (it names the home namespace)',
+    },
+    {
+      rule: "!self.metadata.name.startsWith('kube-') && !(self.metadata.name in ['default', 'kube-system', 'kube-public', 'kube-node-lease'])",
+      message: 'metadata.name must not be a reserved namespace name (default or kube-*)',
+    },
+  ],
+  printerColumns: [
+    {
+      name: 'Display Name',
+      type: 'string',
+      jsonPath: '.spec.displayName',
+      description: 'Name of the agency.',
+    },
+    { name: 'Plan', type: 'string', jsonPath: '.status.plan.name', description: 'Plan of the account.' },
+    {
+      name: 'Limit',
+      type: 'integer',
+      jsonPath: '.status.plan.workspaceLimit',
+      description: 'Workspaces the plan allows.',
+    },
+    {
+      name: 'Workspaces',
+      type: 'integer',
+      jsonPath: '.status.workspaceCount',
+      description: 'Workspaces on the account.',
+    },
+    READY_COLUMN,
+    AGE_COLUMN,
+  ],
+};

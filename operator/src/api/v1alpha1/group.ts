@@ -1,0 +1,26 @@
+/** The API group, version and the names every kind of this project shares. */
+export const GROUP = 'taskjuice.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+/** `kubectl get taskjuice` lists every kind of this project. */
+export const CATEGORY = 'taskjuice';
+
+/** Labels and annotations the operator reads or writes. */
+export const Labels = {
+  account: `${GROUP}/account`,
+  workspace: `${GROUP}/workspace`,
+  /** What an operator-owned object is for: `home`, `workspace`, `credentials`, `claim` … */
+  component: `${GROUP}/component`,
+  managedBy: 'app.kubernetes.io/managed-by',
+  partOf: 'app.kubernetes.io/part-of',
+} as const;
+
+export const Annotations = {
+  /** Deleting a Workspace (or an operator-owned namespace) needs this annotation set to the object's own name. */
+  confirmDelete: `${GROUP}/confirm-delete`,
+  /** Setting this annotation to a new value asks for new database credentials. */
+  rotateCredentials: `${GROUP}/rotate-credentials`,
+} as const;
+
+export const MANAGED_BY = 'workspace-operator';

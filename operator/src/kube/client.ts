@@ -1,0 +1,295 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import http from 'node:http';
+import https from 'node:https';
+import { OperatorError, type ErrorCode } from '../errors.js';
+
+/**
+ * A small Kubernetes REST client. @kubernetes/client-node reads the kubeconfig and produces credentials (client
+ * certificates, tokens, exec plugins, in-cluster service-account tokens); requests go through one keep-alive
+ * agent, bodies stay plain JSON (each caller parses what it reads with zod) and every request is counted, so
+ * the benchmark and the metrics know exactly what the operator asks of the API server.
+ */
+
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'apply' | 'delete';
+
+export interface RequestOptions {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  /** The verb the request is counted under; by default derived from the method. */
+  verb?: Verb;
+  timeoutMs?: number;
+}
+
+export interface Impersonation {
+  user: string;
+  groups?: string[];
+}
+
+export type RequestObserver = (verb: Verb, status: number, seconds: number) => void;
+
+export interface KubeClientOptions {
+  /** Requests are made as this user (the `Impersonate-User` header); the caller needs `impersonate` rights. */
+  impersonate?: Impersonation;
+  /** Per-request timeout for everything but watches (default 30 s). */
+  timeoutMs?: number;
+  maxSockets?: number;
+}
+
+const AUTH_REFRESH_MS = 60_000;
+
+function codeForStatus(status: number, reason: string | undefined): ErrorCode {
+  if (status === 404) return 'NotFound';
+  if (status === 409) return reason === 'AlreadyExists' ? 'AlreadyExists' : 'Conflict';
+  if (status === 410) return 'Gone';
+  if (status === 422) return 'Invalid';
+  if (status === 403) return 'Forbidden';
+  if (status === 401) return 'Unauthorized';
+  if (status === 429) return 'TooManyRequests';
+  if (status === 400) return 'BadRequest';
+  if (status === 504) return 'Timeout';
+  return status >= 500 ? 'Unavailable' : 'Internal';
+}
+
+/** The error for a non-2xx answer: the API server's own Status message, which names the object and field. */
+export function apiError(status: number, body: unknown, what: string): OperatorError {
+  let message = `${what}: HTTP ${status}`;
+  let reason: string | undefined;
+  if (body && typeof body === 'object') {
+    const s = body as { message?: unknown; reason?: unknown };
+    if (typeof s.message === 'string') message = s.message;
+    if (typeof s.reason === 'string') reason = s.reason;
+  }
+  return new OperatorError(codeForStatus(status, reason), message, { status });
+}
+
+export class KubeClient {
+  readonly server: URL;
+  private readonly agent: http.Agent;
+  private readonly tls: https.AgentOptions;
+  private headers: Record<string, string> = {};
+  private headersAt = 0;
+  private readonly observers: RequestObserver[] = [];
+
+  private constructor(
+    private readonly config: KubeConfig,
+    private readonly options: KubeClientOptions,
+  ) {
+    const cluster = config.getCurrentCluster();
+    if (!cluster) throw new OperatorError('Config', 'the kubeconfig has no current cluster');
+    this.server = new URL(cluster.server);
+    this.tls = {};
+    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, keepAliveMsecs: 10_000 };
+    this.agent =
+      this.server.protocol === 'https:' ? new https.Agent({ ...agentOptions }) : new http.Agent(agentOptions);
+  }
+
+  /** A client for the kubeconfig's current context. */
+  static async fromConfig(config: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
+    const client = new KubeClient(config, options);
+    await client.refreshCredentials();
+    return client;
+  }
+
+  /** Loads `KUBECONFIG`, `~/.kube/config` or the in-cluster service account, in client-node's usual order. */
+  static async fromDefault(options: KubeClientOptions = {}): Promise<KubeClient> {
+    const config = new KubeConfig();
+    config.loadFromDefault();
+    return KubeClient.fromConfig(config, options);
+  }
+
+  static async fromFile(path: string, options: KubeClientOptions = {}): Promise<KubeClient> {
+    const config = new KubeConfig();
+    config.loadFromFile(path);
+    return KubeClient.fromConfig(config, options);
+  }
+
+  /** A client with the same credentials acting as another user, for tests of what that user may do. */
+  async as(impersonate: Impersonation): Promise<KubeClient> {
+    return KubeClient.fromConfig(this.config, { ...this.options, impersonate });
+  }
+
+  onRequest(observer: RequestObserver): void {
+    this.observers.push(observer);
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private async refreshCredentials(): Promise<void> {
+    const opts: https.RequestOptions & { headers?: Record<string, string> } = { headers: {} };
+    await this.config.applyToHTTPSOptions(opts);
+    const tls = this.tls as Record<string, unknown>;
+    for (const key of [
+      'ca',
+      'cert',
+      'key',
+      'pfx',
+      'passphrase',
+      'rejectUnauthorized',
+      'servername',
+    ] as const) {
+      const value = (opts as Record<string, unknown>)[key];
+      if (value !== undefined) tls[key] = value;
+    }
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const imp = this.options.impersonate;
+    if (imp) {
+      headers['Impersonate-User'] = imp.user;
+    }
+    this.headers = headers;
+    this.headersAt = Date.now();
+    // applyToHTTPSOptions made an agent of its own for this one call; ours is the one requests use.
+    (opts.agent as http.Agent | undefined)?.destroy();
+  }
+
+  private async requestHeaders(): Promise<Record<string, string>> {
+    if (Date.now() - this.headersAt > AUTH_REFRESH_MS) await this.refreshCredentials();
+    return this.headers;
+  }
+
+  private url(path: string, query: RequestOptions['query']): URL {
+    const url = new URL(path, this.server);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  private async open(
+    opts: RequestOptions,
+    timeoutMs: number,
+    signal?: AbortSignal,
+  ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
+    const url = this.url(opts.path, opts.query);
+    const headers: Record<string, string> = { ...(await this.requestHeaders()), Accept: 'application/json' };
+    let payload: Buffer | undefined;
+    if (opts.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(opts.body));
+      headers['Content-Type'] = opts.contentType ?? 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    const groups = this.options.impersonate?.groups ?? [];
+    const lib = url.protocol === 'https:' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = lib.request(
+        url,
+        {
+          method: opts.method,
+          agent: this.agent,
+          headers: groups.length > 0 ? { ...headers, 'Impersonate-Group': groups } : headers,
+          ...this.tls,
+          timeout: timeoutMs,
+          signal,
+        },
+        (res) => resolve({ res, req }),
+      );
+      req.on('timeout', () =>
+        req.destroy(
+          new OperatorError('Timeout', `${opts.method} ${opts.path}: no answer within ${timeoutMs} ms`),
+        ),
+      );
+      req.on('error', (err) =>
+        reject(
+          err instanceof OperatorError || signal?.aborted
+            ? err
+            : new OperatorError('Unavailable', `${opts.method} ${opts.path}: ${err.message}`, { cause: err }),
+        ),
+      );
+      req.end(payload);
+    });
+  }
+
+  private verbOf(opts: RequestOptions): Verb {
+    if (opts.verb) return opts.verb;
+    switch (opts.method) {
+      case 'GET':
+        return 'get';
+      case 'POST':
+        return 'create';
+      case 'PUT':
+        return 'update';
+      case 'PATCH':
+        return opts.contentType === 'application/apply-patch+yaml' ? 'apply' : 'patch';
+      case 'DELETE':
+        return 'delete';
+    }
+  }
+
+  /** One request; the parsed JSON body of a 2xx answer, or an OperatorError. */
+  async request(opts: RequestOptions): Promise<unknown> {
+    const started = performance.now();
+    const verb = this.verbOf(opts);
+    let status = 0;
+    try {
+      const { res } = await this.open(opts, opts.timeoutMs ?? this.options.timeoutMs ?? 30_000);
+      status = res.statusCode ?? 0;
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = undefined;
+      if (text.length > 0) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+      }
+      if (status < 200 || status >= 300) throw apiError(status, body, `${opts.method} ${opts.path}`);
+      return body;
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      for (const o of this.observers) o(verb, status, seconds);
+    }
+  }
+
+  /**
+   * A streaming GET (a watch): calls `onLine` with each newline-delimited JSON document until the server ends
+   * the stream, the signal aborts, or nothing (not even a bookmark) arrives for `idleTimeoutMs`.
+   */
+  async stream(
+    opts: RequestOptions,
+    onLine: (doc: unknown) => void,
+    signal: AbortSignal,
+    idleTimeoutMs: number,
+  ): Promise<void> {
+    const started = performance.now();
+    const { res } = await this.open({ ...opts, verb: 'watch' }, idleTimeoutMs, signal);
+    const status = res.statusCode ?? 0;
+    for (const o of this.observers) o('watch', status, (performance.now() - started) / 1000);
+    if (status < 200 || status >= 300) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of res) chunks.push(chunk as Buffer);
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        body = undefined;
+      }
+      throw apiError(status, body, `watch ${opts.path}`);
+    }
+    res.setEncoding('utf8');
+    let buffered = '';
+    try {
+      for await (const chunk of res) {
+        buffered += chunk as string;
+        let newline = buffered.indexOf('\n');
+        while (newline >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (line.length > 0) onLine(JSON.parse(line));
+          newline = buffered.indexOf('\n');
+        }
+      }
+    } catch (err) {
+      if (signal.aborted) return;
+      throw err instanceof OperatorError
+        ? err
+        : new OperatorError('Unavailable', `watch ${opts.path} broke: ${(err as Error).message}`, {
+            cause: err,
+          });
+    }
+  }
+}

@@ -1,0 +1,161 @@
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chownSync, existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { scramVerifier } from '../../src/db/scram.js';
+import { freePort, startProcess, waitFor, type Managed } from './processes.js';
+
+/**
+ * A throw-away PostgreSQL server on loopback, from the Debian packages. PostgreSQL refuses to run as root, so
+ * when this process is root the server runs as the `postgres` user.
+ *
+ * It is set up as production should be: the operator logs in as `workspace_operator`, a role with CREATEROLE that
+ * owns the `workspaces` database and is no superuser.
+ */
+export interface LocalPostgres {
+  /** Superuser connection string, for tests that inspect the server. */
+  adminUrl: string;
+  /** The operator's connection string (least privilege). */
+  operatorUrl: string;
+  logFile: string;
+  stop(): Promise<void>;
+}
+
+function binDir(): string {
+  try {
+    const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
+    if (existsSync(join(dir, 'initdb'))) return dir;
+  } catch {
+    /* fall through to the Debian layout */
+  }
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  for (const v of versions) if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin');
+  throw new Error(
+    'PostgreSQL server binaries not found: install the postgresql package (apt-get install postgresql)',
+  );
+}
+
+function serverUser(): { uid?: number; gid?: number } {
+  if (process.getuid?.() !== 0) return {};
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+export const OPERATOR_DATABASE = 'workspaces';
+export const OPERATOR_ROLE = 'workspace_operator';
+
+export async function startPostgres(
+  runDir: string,
+  log: (line: string) => void = () => {},
+): Promise<LocalPostgres> {
+  const bin = binDir();
+  const user = serverUser();
+  const dir = join(runDir, 'postgres');
+  const data = join(dir, 'data');
+  const sockets = join(dir, 'sockets');
+  mkdirSync(sockets, { recursive: true });
+  const adminPassword = randomBytes(18).toString('base64url');
+  const operatorPassword = randomBytes(18).toString('base64url');
+  const pwfile = join(dir, 'pwfile');
+  writeFileSync(pwfile, adminPassword, { mode: 0o600 });
+  if (user.uid !== undefined && user.gid !== undefined) {
+    for (const p of [dir, sockets, pwfile]) chownSync(p, user.uid, user.gid);
+  }
+
+  log('initialising PostgreSQL');
+  execFileSync(
+    join(bin, 'initdb'),
+    [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=scram-sha-256',
+      `--pwfile=${pwfile}`,
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ],
+    { stdio: 'pipe', uid: user.uid, gid: user.gid, cwd: dir },
+  );
+
+  const port = await freePort();
+  let server: Managed | undefined = startProcess(
+    runDir,
+    'postgres',
+    join(bin, 'postgres'),
+    [
+      '-D',
+      data,
+      '-p',
+      String(port),
+      '-k',
+      sockets,
+      '-c',
+      'listen_addresses=127.0.0.1',
+      // A throw-away server: no durability needed, and room for many tenants and connections.
+      '-c',
+      'fsync=off',
+      '-c',
+      'synchronous_commit=off',
+      '-c',
+      'full_page_writes=off',
+      '-c',
+      'max_connections=400',
+      '-c',
+      'max_locks_per_transaction=512',
+      '-c',
+      'shared_buffers=256MB',
+      // Every statement goes to the log, so the tests can prove that no password ever reaches it.
+      '-c',
+      'log_statement=all',
+      '-c',
+      'log_min_error_statement=error',
+    ],
+    { uid: user.uid, gid: user.gid, cwd: dir },
+  );
+
+  const adminUrl = `postgres://postgres:${encodeURIComponent(adminPassword)}@127.0.0.1:${port}/postgres`;
+  await waitFor(
+    'postgres',
+    async () => {
+      const c = new pg.Client({ connectionString: adminUrl });
+      await c.connect();
+      await c.end();
+      return true;
+    },
+    { timeoutMs: 30_000, process: server },
+  );
+
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    // Only the SCRAM verifier travels, so the statement log holds no password.
+    const verifier = await scramVerifier(operatorPassword);
+    await admin.query(`CREATE ROLE ${OPERATOR_ROLE} LOGIN CREATEROLE PASSWORD '${verifier}'`);
+    await admin.query(`CREATE DATABASE ${OPERATOR_DATABASE} OWNER ${OPERATOR_ROLE}`);
+    await admin.query(`GRANT SET ON PARAMETER log_statement, log_min_error_statement TO ${OPERATOR_ROLE}`);
+  } finally {
+    await admin.end();
+  }
+  log(`PostgreSQL ready on 127.0.0.1:${port}`);
+
+  return {
+    adminUrl,
+    operatorUrl: `postgres://${OPERATOR_ROLE}:${encodeURIComponent(operatorPassword)}@127.0.0.1:${port}/${OPERATOR_DATABASE}`,
+    logFile: server.logFile,
+    async stop() {
+      const s = server;
+      server = undefined;
+      // SIGINT is PostgreSQL's fast shutdown: roll back open transactions and stop.
+      if (s) {
+        s.child.kill('SIGINT');
+        await s.stop(10_000);
+      }
+    },
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Starts, once per test run, what the integration tests run against: a real control plane (etcd,
+ * kube-apiserver, kube-controller-manager) and a real PostgreSQL, both on loopback, with the CRDs installed.
+ * With KUBECONFIG set the tests use that cluster instead, and with DATABASE_URL that database.
+ */
+import type { TestProject } from 'vitest/node';
+import { startControlPlane } from '../../operator/tools/local/controlplane.js';
+import { installCrds } from '../../operator/tools/local/install.js';
+import { startPostgres } from '../../operator/tools/local/postgres.js';
+import { newRunDir } from '../../operator/tools/local/processes.js';
+import { Api } from '../../operator/src/kube/api.js';
+import { KubeClient } from '../../operator/src/kube/client.js';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    kubeconfig: string;
+    databaseUrl: string;
+    /** A superuser connection, when the tests started the database themselves. */
+    databaseAdminUrl: string;
+    postgresLog: string;
+    runDir: string;
+  }
+}
+
+const say = (line: string) => process.stderr.write(`[test setup] ${line}\n`);
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const started = Date.now();
+  const runDir = newRunDir('test');
+  const stops: (() => Promise<void>)[] = [];
+  const teardown = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    let kubeconfig = process.env.KUBECONFIG;
+    if (!kubeconfig) {
+      const cp = await startControlPlane(runDir, say);
+      stops.push(cp.stop);
+      kubeconfig = cp.kubeconfigPath;
+    } else say(`using the cluster of KUBECONFIG=${kubeconfig}`);
+
+    let databaseUrl = process.env.DATABASE_URL;
+    let databaseAdminUrl = '';
+    let postgresLog = '';
+    if (!databaseUrl) {
+      const db = await startPostgres(runDir, say);
+      stops.push(db.stop);
+      databaseUrl = db.operatorUrl;
+      databaseAdminUrl = db.adminUrl;
+      postgresLog = db.logFile;
+    } else say('using the database of DATABASE_URL');
+
+    const client = await KubeClient.fromFile(kubeconfig);
+    await installCrds(new Api(client));
+    client.close();
+
+    project.provide('kubeconfig', kubeconfig);
+    project.provide('databaseUrl', databaseUrl);
+    project.provide('databaseAdminUrl', databaseAdminUrl);
+    project.provide('postgresLog', postgresLog);
+    project.provide('runDir', runDir);
+    say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s (run folder ${runDir})`);
+  } catch (err) {
+    await teardown();
+    throw err;
+  }
+  return teardown;
+}
