@@ -5,9 +5,10 @@
  */
 import type { TestProject } from 'vitest/node';
 import { startControlPlane } from '../../operator/tools/local/controlplane.js';
-import { installCrds } from '../../operator/tools/local/install.js';
+import { installPrerequisites } from '../../operator/tools/local/install.js';
 import { startPostgres } from '../../operator/tools/local/postgres.js';
 import { newRunDir } from '../../operator/tools/local/processes.js';
+import { waitForQuotaController } from '../../operator/tools/local/install.js';
 import { Api } from '../../operator/src/kube/api.js';
 import { KubeClient } from '../../operator/src/kube/client.js';
 
@@ -51,7 +52,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
     } else say('using the database of DATABASE_URL');
 
     const client = await KubeClient.fromFile(kubeconfig);
-    await installCrds(new Api(client));
+    await installPrerequisites(new Api(client));
+    await waitForQuotaController(new Api(client), say);
     client.close();
 
     project.provide('kubeconfig', kubeconfig);

@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 import type { Api } from '../../src/kube/api.js';
 import { Resources } from '../../src/kube/resources.js';
+import { accountClusterRoles } from '../../src/rbac.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -40,4 +41,43 @@ export async function installCrds(api: Api, timeoutMs = 60_000): Promise<string[
     }
   }
   return names;
+}
+
+/** What the operator expects to find in a cluster besides itself: the CRDs and the account ClusterRoles. */
+export async function installPrerequisites(api: Api): Promise<void> {
+  await installCrds(api);
+  for (const role of accountClusterRoles({ 'app.kubernetes.io/part-of': 'workspace-operator' })) {
+    await api.apply(Resources.ClusterRole, role);
+  }
+}
+
+/**
+ * Waits until the quota controller counts Workspaces. It learns of a new CRD from discovery (every 30 s), and
+ * until then a quota on count/workspaces.taskjuice.io has no usage and the API server refuses every create with
+ * "status unknown for quota". A fresh local cluster pays this once, here, instead of in the first test.
+ */
+export async function waitForQuotaController(
+  api: Api,
+  log: (line: string) => void,
+  timeoutMs = 120_000,
+): Promise<void> {
+  const namespace = `quota-probe-${Date.now().toString(36)}`;
+  await api.create(Resources.Namespace, { metadata: { name: namespace } });
+  try {
+    await api.create(Resources.ResourceQuota, {
+      metadata: { name: 'probe', namespace },
+      spec: { hard: { 'count/workspaces.taskjuice.io': '1' } },
+    });
+    log('waiting for the quota controller to count workspaces');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const q = (await api.get(Resources.ResourceQuota, { namespace, name: 'probe' })) as
+        { status?: { used?: Record<string, string> } } | undefined;
+      if (q?.status?.used?.['count/workspaces.taskjuice.io'] !== undefined) return;
+      if (Date.now() > deadline) throw new Error('the quota controller did not count workspaces in time');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await api.delete(Resources.Namespace, { name: namespace });
+  }
 }

@@ -1,0 +1,93 @@
+import type { Condition } from './meta.js';
+
+/** Condition types every kind carries (kstatus: Ready is the summary, Reconciling and Stalled the abnormal). */
+export const Ready = 'Ready';
+export const Reconciling = 'Reconciling';
+export const Stalled = 'Stalled';
+
+export type ConditionStatus = Condition['status'];
+
+export interface ConditionInput {
+  type: string;
+  status: ConditionStatus;
+  reason: string;
+  message: string;
+}
+
+/**
+ * Sets one condition, cert-manager style: stamps `observedGeneration`, and moves `lastTransitionTime` only when
+ * the status flips, so that writing the same observation twice changes nothing.
+ */
+export function setCondition(
+  conditions: readonly Condition[],
+  input: ConditionInput,
+  observedGeneration: number,
+  now: Date,
+): Condition[] {
+  const existing = conditions.find((c) => c.type === input.type);
+  const next: Condition = {
+    type: input.type,
+    status: input.status,
+    observedGeneration,
+    lastTransitionTime:
+      existing && existing.status === input.status
+        ? existing.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    reason: input.reason,
+    message: input.message,
+  };
+  const out = conditions.filter((c) => c.type !== input.type);
+  out.push(next);
+  // A stable order keeps status writes minimal and diffs readable.
+  return out.sort((a, b) => a.type.localeCompare(b.type));
+}
+
+export function setConditions(
+  conditions: readonly Condition[],
+  inputs: readonly ConditionInput[],
+  observedGeneration: number,
+  now: Date,
+): Condition[] {
+  return inputs.reduce<Condition[]>(
+    (acc, c) => setCondition(acc, c, observedGeneration, now),
+    [...conditions],
+  );
+}
+
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+export function isTrue(conditions: readonly Condition[] | undefined, type: string): boolean {
+  return findCondition(conditions, type)?.status === 'True';
+}
+
+/** The three summary conditions for an object that is done: Ready, not reconciling, not stalled. */
+export function readyConditions(reason: string, message: string): ConditionInput[] {
+  return [
+    { type: Ready, status: 'True', reason, message },
+    { type: Reconciling, status: 'False', reason, message: 'Nothing left to do.' },
+    { type: Stalled, status: 'False', reason, message: 'No error that needs a person.' },
+  ];
+}
+
+/** Work is in flight or a transient failure is being retried: Ready=False, Reconciling=True, never Stalled. */
+export function progressingConditions(reason: string, message: string): ConditionInput[] {
+  return [
+    { type: Ready, status: 'False', reason, message },
+    { type: Reconciling, status: 'True', reason, message },
+    { type: Stalled, status: 'False', reason, message: 'No error that needs a person.' },
+  ];
+}
+
+/** An error a person must fix: Ready=False, Stalled=True, and no retry until the object changes. */
+export function stalledConditions(reason: string, message: string): ConditionInput[] {
+  return [
+    { type: Ready, status: 'False', reason, message },
+    { type: Reconciling, status: 'False', reason, message: 'Waiting for a change of the object.' },
+    { type: Stalled, status: 'True', reason, message },
+  ];
+}

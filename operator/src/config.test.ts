@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from './config.js';
+
+const base = { DATABASE_URL: 'postgres://op:secret@db.example:6543/workspaces' };
+
+describe('loadConfig', () => {
+  it('fills in defaults and derives the client host, port and database from DATABASE_URL', () => {
+    const c = loadConfig(base);
+    expect(c.plans).toEqual({ starter: 1, growth: 5, scale: 25 });
+    expect(c.database).toMatchObject({
+      clientHost: 'db.example',
+      clientPort: 6543,
+      databaseName: 'workspaces',
+      namePrefix: 'ws',
+    });
+    expect(c.leaderElection).toMatchObject({ enabled: true, name: 'workspace-operator' });
+    expect(c.http).toEqual({ bindAddress: '0.0.0.0', healthPort: 8081, metricsPort: 8080 });
+  });
+
+  it('names every bad variable and its rule in one error', () => {
+    try {
+      loadConfig({
+        ...base,
+        HEALTH_PORT: '70000',
+        PLAN_CATALOG: '{"growth":"five"}',
+        LEADER_ELECTION: 'maybe',
+      });
+      expect.unreachable();
+    } catch (err) {
+      const message = (err as Error).message;
+      expect(message).toContain('HEALTH_PORT: must be from 0 to 65535');
+      expect(message).toContain('PLAN_CATALOG.growth');
+      expect(message).toContain('LEADER_ELECTION: must be true or false');
+    }
+  });
+
+  it('requires DATABASE_URL and says what it is', () => {
+    expect(() => loadConfig({})).toThrow(/DATABASE_URL: is required: the PostgreSQL connection string/);
+  });
+
+  it('rejects a plan catalog that is not JSON, saying what it should look like', () => {
+    expect(() => loadConfig({ ...base, PLAN_CATALOG: 'starter=1' })).toThrow(
+      /PLAN_CATALOG: must be JSON, e.g./,
+    );
+  });
+
+  it('never echoes the database password in an error', () => {
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://op:hunter2@db/x' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as Error).message).not.toContain('hunter2');
+    }
+  });
+});

@@ -1,0 +1,195 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { OperatorError } from './errors.js';
+
+/**
+ * The operator's configuration: the only module that reads the environment. Every variable is parsed once, at
+ * start-up; a bad value stops the operator with one message per variable that names it and says the rule.
+ */
+
+const port = (fallback: number) =>
+  z.coerce
+    .number({ message: 'must be a port number' })
+    .int('must be a whole number')
+    .min(0, 'must be from 0 to 65535')
+    .max(65535, 'must be from 0 to 65535')
+    .default(fallback);
+
+const positiveInt = (fallback: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a number' })
+    .int('must be a whole number')
+    .min(1, `must be from 1 to ${max}`)
+    .max(max, `must be from 1 to ${max}`)
+    .default(fallback);
+
+const bool = (fallback: boolean) =>
+  z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const sqlIdentifier = (fallback: string, max: number) =>
+  z
+    .string()
+    .regex(
+      new RegExp(`^[a-z][a-z0-9_]{0,${max - 1}}$`),
+      `must be a lower-case SQL name of at most ${max} characters`,
+    )
+    .default(fallback);
+
+const clusterRoleName = (fallback: string) =>
+  z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/, 'must be a ClusterRole name')
+    .default(fallback);
+
+const PlanCatalog = z
+  .string()
+  .default('{"starter":1,"growth":5,"scale":25}')
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'must be JSON, e.g. {"starter":1,"growth":5,"scale":25}' });
+      return z.NEVER;
+    }
+  })
+  .pipe(
+    z.record(
+      z
+        .string()
+        .regex(/^[a-z0-9][-a-z0-9]{0,62}$/, 'plan names must be lower-case words of at most 63 characters'),
+      z.number().int('workspace limits must be whole numbers').min(0).max(100000),
+      { message: 'must be a JSON object of plan name to workspace limit' },
+    ),
+  );
+
+const Environment = z.object({
+  DATABASE_URL: z
+    .string({
+      message: 'is required: the PostgreSQL connection string, e.g. postgres://user:password@host:5432/db',
+    })
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// connection string'),
+  DATABASE_CLIENT_HOST: z.string().min(1).optional(),
+  DATABASE_CLIENT_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  DATABASE_CLIENT_SSLMODE: z
+    .enum(['disable', 'allow', 'prefer', 'require', 'verify-ca', 'verify-full'], {
+      message: 'must be a libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full',
+    })
+    .optional(),
+  DATABASE_POOL_SIZE: positiveInt(10, 200),
+  DATABASE_NAME_PREFIX: sqlIdentifier('ws', 8),
+  DATABASE_TENANT_GROUP: sqlIdentifier('workspace_tenants', 63),
+  DATABASE_TENANT_CONNECTION_LIMIT: positiveInt(20, 10000),
+  DRIFT_CHECK_INTERVAL_SECONDS: positiveInt(600, 86400),
+  PLAN_CATALOG: PlanCatalog,
+  WATCH_LABEL_SELECTOR: z.string().optional(),
+  LEADER_ELECTION: bool(true),
+  LEADER_ELECTION_NAMESPACE: z.string().optional(),
+  LEADER_ELECTION_ID: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Lease name')
+    .default('workspace-operator'),
+  POD_NAME: z.string().optional(),
+  POD_NAMESPACE: z.string().optional(),
+  RECONCILE_WORKERS: positiveInt(16, 256),
+  HTTP_BIND_ADDRESS: z.string().default('0.0.0.0'),
+  HEALTH_PORT: port(8081),
+  METRICS_PORT: port(8080),
+  LOG_LEVEL: z
+    .enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'], {
+      message: 'must be one of trace, debug, info, warn, error, fatal, silent',
+    })
+    .default('info'),
+  WATCH_TIMEOUT_SECONDS: positiveInt(600, 3600),
+  STAFF_CLUSTER_ROLE: clusterRoleName('edit'),
+  CLIENT_CLUSTER_ROLE: clusterRoleName('view'),
+  ACCOUNT_MANAGER_CLUSTER_ROLE: clusterRoleName('taskjuice-account-manager'),
+  ACCOUNT_MEMBER_CLUSTER_ROLE: clusterRoleName('taskjuice-account-member'),
+});
+
+export interface Config {
+  database: {
+    url: string;
+    /** Host and port that workspaces use to reach the database (written into their Secrets). */
+    clientHost: string;
+    clientPort: number;
+    clientSslMode: string | undefined;
+    databaseName: string;
+    poolSize: number;
+    namePrefix: string;
+    tenantGroup: string;
+    tenantConnectionLimit: number;
+    driftCheckIntervalMs: number;
+  };
+  plans: Record<string, number>;
+  watchLabelSelector: string | undefined;
+  leaderElection: { enabled: boolean; namespace: string; name: string; identity: string };
+  workers: number;
+  http: { bindAddress: string; healthPort: number; metricsPort: number };
+  logLevel: string;
+  watchTimeoutSeconds: number;
+  rbac: {
+    staffClusterRole: string;
+    clientClusterRole: string;
+    accountManagerClusterRole: string;
+    accountMemberClusterRole: string;
+  };
+}
+
+function formatIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`).join('; ');
+}
+
+/** Parses the environment; throws an OperatorError with code Config naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const parsed = Environment.safeParse(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== '')),
+  );
+  if (!parsed.success)
+    throw new OperatorError('Config', `invalid configuration: ${formatIssues(parsed.error)}`);
+  const e = parsed.data;
+  let url: URL;
+  try {
+    url = new URL(e.DATABASE_URL);
+  } catch {
+    throw new OperatorError('Config', 'invalid configuration: DATABASE_URL: is not a valid URL');
+  }
+  const databaseName = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!databaseName)
+    throw new OperatorError('Config', 'invalid configuration: DATABASE_URL: must name a database');
+  return {
+    database: {
+      url: e.DATABASE_URL,
+      clientHost: e.DATABASE_CLIENT_HOST ?? url.hostname,
+      clientPort: e.DATABASE_CLIENT_PORT ?? (url.port ? Number(url.port) : 5432),
+      clientSslMode: e.DATABASE_CLIENT_SSLMODE,
+      databaseName,
+      poolSize: e.DATABASE_POOL_SIZE,
+      namePrefix: e.DATABASE_NAME_PREFIX,
+      tenantGroup: e.DATABASE_TENANT_GROUP,
+      tenantConnectionLimit: e.DATABASE_TENANT_CONNECTION_LIMIT,
+      driftCheckIntervalMs: e.DRIFT_CHECK_INTERVAL_SECONDS * 1000,
+    },
+    plans: e.PLAN_CATALOG,
+    watchLabelSelector: e.WATCH_LABEL_SELECTOR,
+    leaderElection: {
+      enabled: e.LEADER_ELECTION,
+      namespace: e.LEADER_ELECTION_NAMESPACE ?? e.POD_NAMESPACE ?? 'workspace-operator',
+      name: e.LEADER_ELECTION_ID,
+      identity: e.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
+    },
+    workers: e.RECONCILE_WORKERS,
+    http: { bindAddress: e.HTTP_BIND_ADDRESS, healthPort: e.HEALTH_PORT, metricsPort: e.METRICS_PORT },
+    logLevel: e.LOG_LEVEL,
+    watchTimeoutSeconds: e.WATCH_TIMEOUT_SECONDS,
+    rbac: {
+      staffClusterRole: e.STAFF_CLUSTER_ROLE,
+      clientClusterRole: e.CLIENT_CLUSTER_ROLE,
+      accountManagerClusterRole: e.ACCOUNT_MANAGER_CLUSTER_ROLE,
+      accountMemberClusterRole: e.ACCOUNT_MEMBER_CLUSTER_ROLE,
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import type { ConditionInput } from '../../api/conditions.js';
+import { canonicalOrSelf } from '../../api/email.js';
+import type { Teammate } from '../../api/v1alpha1/account.js';
+import { API_VERSION, Labels } from '../../api/v1alpha1/group.js';
+import { managedLabels, ownerReference } from '../../kube/ownership.js';
+
+export const QUOTA_RESOURCE = 'count/workspaces.taskjuice.io';
+export const QUOTA_NAME = 'taskjuice-workspaces';
+export const MANAGERS_BINDING = 'taskjuice-account-managers';
+export const MEMBERS_BINDING = 'taskjuice-account-members';
+export const PlanResolved = 'PlanResolved';
+
+export interface AccountRef {
+  metadata: { name: string; uid?: string };
+}
+
+export interface ResolvedPlan {
+  name: string | undefined;
+  resolved: boolean;
+  workspaceLimit: number;
+  condition: ConditionInput;
+}
+
+/** The limit of the account's plan; a missing or unknown plan falls back to the most restrictive tier, 1. */
+export function resolvePlan(plan: string | undefined, catalog: Record<string, number>): ResolvedPlan {
+  const limit = plan === undefined ? undefined : catalog[plan];
+  if (plan !== undefined && limit !== undefined) {
+    return {
+      name: plan,
+      resolved: true,
+      workspaceLimit: limit,
+      condition: {
+        type: PlanResolved,
+        status: 'True',
+        reason: 'PlanFound',
+        message: `plan ${plan} allows ${limit} workspaces`,
+      },
+    };
+  }
+  const known = Object.keys(catalog).sort().join(', ');
+  return {
+    name: plan,
+    resolved: false,
+    workspaceLimit: 1,
+    condition: {
+      type: PlanResolved,
+      status: 'False',
+      reason: plan === undefined ? 'NoPlan' : 'UnknownPlan',
+      message:
+        plan === undefined
+          ? `spec.plan is not set; the limit falls back to 1 workspace (plans: ${known})`
+          : `plan ${plan} is not in the plan catalog (${known}); the limit falls back to 1 workspace`,
+    },
+  };
+}
+
+const owner = (account: AccountRef) =>
+  ownerReference({ apiVersion: API_VERSION, kind: 'Account', metadata: account.metadata });
+
+const homeLabels = (account: string) =>
+  managedLabels({ [Labels.account]: account, [Labels.component]: 'home' });
+
+/** The account's home namespace, named after it and owned by it, so deleting the account removes it. */
+export function homeNamespace(account: AccountRef) {
+  return {
+    metadata: {
+      name: account.metadata.name,
+      labels: homeLabels(account.metadata.name),
+      ownerReferences: [owner(account)],
+    },
+  };
+}
+
+export function ownsHome(account: string, labels: Record<string, string> | undefined): boolean {
+  return labels?.[Labels.account] === account && labels?.[Labels.component] === 'home';
+}
+
+export const userSubject = (email: string) => ({
+  kind: 'User',
+  apiGroup: 'rbac.authorization.k8s.io',
+  name: canonicalOrSelf(email),
+});
+
+/** A RoleBinding in `namespace` of `clusterRole` to `emails`, or undefined when nobody holds it. */
+export function roleBinding(
+  namespace: string,
+  name: string,
+  clusterRole: string,
+  emails: string[],
+  labels: Record<string, string>,
+) {
+  if (emails.length === 0) return undefined;
+  const names = [...new Set(emails.map(canonicalOrSelf))].sort();
+  return {
+    metadata: { name, namespace, labels },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+    subjects: names.map(userSubject),
+  };
+}
+
+/** Owners and Admins manage workspaces and invitations in the home namespace; Members read them. */
+export function accountBindings(
+  account: string,
+  teammates: Teammate[],
+  roles: { manager: string; member: string },
+): { name: string; desired: ReturnType<typeof roleBinding> }[] {
+  const labels = homeLabels(account);
+  const managers = teammates.filter((t) => t.role !== 'Member').map((t) => t.email);
+  const members = teammates.filter((t) => t.role === 'Member').map((t) => t.email);
+  return [
+    {
+      name: MANAGERS_BINDING,
+      desired: roleBinding(account, MANAGERS_BINDING, roles.manager, managers, labels),
+    },
+    { name: MEMBERS_BINDING, desired: roleBinding(account, MEMBERS_BINDING, roles.member, members, labels) },
+  ];
+}
+
+/** The quota that makes the plan limit atomic: the API server itself refuses the create beyond it. */
+export function workspaceQuota(account: string, limit: number) {
+  return {
+    metadata: { name: QUOTA_NAME, namespace: account, labels: homeLabels(account) },
+    spec: { hard: { [QUOTA_RESOURCE]: String(limit) } },
+  };
+}

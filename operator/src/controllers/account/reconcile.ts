@@ -1,0 +1,157 @@
+import {
+  progressingConditions,
+  readyConditions,
+  setConditions,
+  stalledConditions,
+  type ConditionInput,
+} from '../../api/conditions.js';
+import type { Condition } from '../../api/meta.js';
+import { AccountSpec, AccountStatus } from '../../api/v1alpha1/account.js';
+import { errorMessage, isCode, terminal } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { ensure, ensureAbsent, ensureOwnedNamespace } from '../../kube/apply.js';
+import type { Reconciler, Result } from '../../kube/controller.js';
+import type { CachedObject } from '../../kube/informer.js';
+import { Resources } from '../../kube/resources.js';
+import type { ControllerContext } from '../context.js';
+import { describeIssues, writeStatus } from '../status.js';
+import {
+  QUOTA_NAME,
+  QUOTA_RESOURCE,
+  accountBindings,
+  homeNamespace,
+  ownsHome,
+  resolvePlan,
+  workspaceQuota,
+} from './desired.js';
+
+/** How often to look again while the quota controller has not counted the account's workspaces yet. */
+const QUOTA_POLL_MS = 2_000;
+
+/**
+ * Account: the home namespace, the teammates' RBAC in it, and the quota that holds the plan limit. Nothing lives
+ * outside the cluster, so there is no finalizer: the home namespace is owned by the Account and goes with it.
+ */
+export class AccountReconciler implements Reconciler {
+  readonly name = 'account';
+
+  constructor(private readonly ctx: ControllerContext) {}
+
+  async reconcile(key: string, log: Logger): Promise<Result | void> {
+    const { caches } = this.ctx;
+    const obj = caches.accounts.get(key);
+    if (!obj || obj.metadata.deletionTimestamp) return;
+    const generation = obj.metadata.generation ?? 0;
+    const status = AccountStatus.safeParse(obj.status ?? {}).data ?? {};
+
+    const spec = AccountSpec.safeParse(obj.spec);
+    if (!spec.success) {
+      const message = describeIssues(spec.error.issues, 'spec');
+      await this.write(
+        obj,
+        { ...status, observedGeneration: generation },
+        stalledConditions('InvalidSpec', message),
+      );
+      throw terminal(`Account ${key}: ${message}`);
+    }
+    const plan = resolvePlan(spec.data.plan, this.ctx.config.plans);
+    const workspaceCount = [...caches.workspaces.inNamespace(key)].length;
+    const base: AccountStatus = {
+      ...status,
+      observedGeneration: generation,
+      namespace: key,
+      plan: { name: plan.name, resolved: plan.resolved, workspaceLimit: plan.workspaceLimit },
+      workspaceCount,
+    };
+    if (!obj.status) {
+      await this.write(obj, base, [
+        plan.condition,
+        ...progressingConditions('Provisioning', 'Creating the home namespace'),
+      ]);
+    }
+
+    try {
+      const { rbac } = this.ctx.config;
+      await ensureOwnedNamespace(this.ctx.api, caches.namespaces, homeNamespace(obj), (labels) =>
+        ownsHome(key, labels),
+      );
+      await Promise.all([
+        ...accountBindings(key, spec.data.teammates, {
+          manager: rbac.accountManagerClusterRole,
+          member: rbac.accountMemberClusterRole,
+        }).map(({ name, desired }) =>
+          desired
+            ? ensure(this.ctx.api, caches.roleBindings, Resources.RoleBinding, desired)
+            : ensureAbsent(this.ctx.api, caches.roleBindings, Resources.RoleBinding, {
+                namespace: key,
+                name,
+              }),
+        ),
+        ensure(
+          this.ctx.api,
+          caches.quotas,
+          Resources.ResourceQuota,
+          workspaceQuota(key, plan.workspaceLimit),
+        ),
+      ]);
+    } catch (err) {
+      if (isCode(err, 'Terminal')) {
+        await this.write(obj, base, [
+          plan.condition,
+          ...stalledConditions('NamespaceConflict', errorMessage(err)),
+        ]);
+        throw err;
+      }
+      await this.write(obj, base, [
+        plan.condition,
+        ...progressingConditions('ProvisioningFailed', errorMessage(err)),
+      ]);
+      throw err;
+    }
+
+    // The quota controller must have counted the account's workspaces before a create can pass the quota.
+    const quota = caches.quotas.get(`${key}/${QUOTA_NAME}`) as
+      | (CachedObject & { status?: { hard?: Record<string, string>; used?: Record<string, string> } })
+      | undefined;
+    const counted =
+      quota?.status?.hard?.[QUOTA_RESOURCE] === String(plan.workspaceLimit) &&
+      quota.status.used?.[QUOTA_RESOURCE] !== undefined;
+    if (!counted) {
+      await this.write(obj, base, [
+        plan.condition,
+        ...progressingConditions('QuotaPending', 'Waiting for the quota controller to count the workspaces'),
+      ]);
+      return { requeueAfterMs: QUOTA_POLL_MS };
+    }
+
+    const becameReady = await this.write(obj, base, [
+      plan.condition,
+      ...readyConditions(
+        'Provisioned',
+        `Home namespace ${key}, ${workspaceCount} of ${plan.workspaceLimit} workspaces used`,
+      ),
+    ]);
+    if (becameReady && !isReady(obj)) {
+      this.ctx.events.emit(obj, 'Normal', 'Provisioned', 'Provision', `Home namespace ${key} is ready`);
+    }
+    log.debug({ workspaceCount }, 'account reconciled');
+  }
+
+  private async write(
+    obj: CachedObject,
+    status: AccountStatus,
+    conditions: ConditionInput[],
+  ): Promise<boolean> {
+    const current = (AccountStatus.safeParse(obj.status ?? {}).data?.conditions ?? []) as Condition[];
+    const next = setConditions(current, conditions, obj.metadata.generation ?? 0, this.ctx.now());
+    return writeStatus(this.ctx.api, this.ctx.caches.accounts, Resources.Account, obj, {
+      ...status,
+      conditions: next,
+    });
+  }
+}
+
+function isReady(obj: CachedObject): boolean {
+  const conditions = (obj.status as { conditions?: Condition[] } | undefined)?.conditions;
+  return conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+}

@@ -1,0 +1,47 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { Api } from '../kube/api.js';
+import type { CachedObject, Informer } from '../kube/informer.js';
+import type { ResourceType } from '../kube/resources.js';
+
+/** Drops undefined fields so that a computed status compares equal to the same status read back. */
+export function plain<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/**
+ * Writes the status subresource by server-side apply, and only when it differs from what the cache holds: the
+ * same observation twice is one write, not two. The answer goes back into the cache.
+ */
+export async function writeStatus(
+  api: Api,
+  informer: Informer,
+  resource: ResourceType,
+  obj: CachedObject,
+  status: object,
+): Promise<boolean> {
+  const next = plain(status);
+  if (isDeepStrictEqual(obj.status ?? {}, next)) return false;
+  const written = await api.apply(
+    resource,
+    { metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, status: next },
+    { subresource: 'status' },
+  );
+  informer.observe(written);
+  return true;
+}
+
+/** zod issues as one sentence naming each field: `spec.teammates[1].role: …; spec.plan: …`. */
+export function describeIssues(
+  issues: readonly { path: readonly PropertyKey[]; message: string }[],
+  root: string,
+): string {
+  return issues
+    .map((i) => {
+      const path = i.path.reduce<string>(
+        (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : `${acc}.${String(p)}`),
+        root,
+      );
+      return `${path}: ${i.message}`;
+    })
+    .join('; ');
+}

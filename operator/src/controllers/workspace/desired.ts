@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import { API_VERSION, Labels } from '../../api/v1alpha1/group.js';
+import type { TenantNames } from '../../db/names.js';
+import { managedLabels, ownerReference } from '../../kube/ownership.js';
+import { roleBinding } from '../account/desired.js';
+
+/** The finalizer that holds a Workspace until its database objects and namespace are gone. */
+export const FINALIZER = 'taskjuice.io/cleanup';
+export const SECRET_NAME = 'database-credentials';
+export const STAFF_BINDING = 'taskjuice-staff';
+export const CLIENTS_BINDING = 'taskjuice-clients';
+export const NETWORK_POLICY = 'taskjuice-isolation';
+export const SECRET_TYPE = 'servicebinding.io/postgresql';
+
+export function workspaceLabels(account: string, slug: string): Record<string, string> {
+  return managedLabels({
+    [Labels.account]: account,
+    [Labels.workspace]: slug,
+    [Labels.component]: 'workspace',
+  });
+}
+
+export function ownsWorkspaceNamespace(account: string, slug: string) {
+  return (labels: Record<string, string> | undefined) =>
+    labels?.[Labels.account] === account &&
+    labels?.[Labels.workspace] === slug &&
+    labels?.[Labels.component] === 'workspace';
+}
+
+/**
+ * The workspace's namespace. Owned by the Account (both are cluster-scoped; a namespaced Workspace cannot own a
+ * namespace), so that nothing of an account outlives it even if a workspace's finalizer never ran.
+ */
+export function workspaceNamespaceObject(
+  account: { metadata: { name: string; uid?: string } },
+  slug: string,
+  namespace: string,
+) {
+  return {
+    metadata: {
+      name: namespace,
+      labels: workspaceLabels(account.metadata.name, slug),
+      ownerReferences: [
+        ownerReference({ apiVersion: API_VERSION, kind: 'Account', metadata: account.metadata }),
+      ],
+    },
+  };
+}
+
+/** Every teammate reaches every workspace of the account: one binding of the staff role to all of them. */
+export function staffBinding(
+  namespace: string,
+  account: string,
+  slug: string,
+  teammates: string[],
+  clusterRole: string,
+) {
+  return roleBinding(namespace, STAFF_BINDING, clusterRole, teammates, workspaceLabels(account, slug));
+}
+
+/** Clients who accepted an invitation read this workspace's namespace, and nothing else. */
+export function clientsBinding(
+  namespace: string,
+  account: string,
+  slug: string,
+  clients: string[],
+  clusterRole: string,
+) {
+  return roleBinding(namespace, CLIENTS_BINDING, clusterRole, clients, workspaceLabels(account, slug));
+}
+
+/**
+ * Default isolation: pods of the workspace accept traffic only from pods of the same namespace, so no other
+ * workspace reaches them. Egress stays open (the workspace needs its database).
+ */
+export function isolationPolicy(namespace: string, account: string, slug: string) {
+  return {
+    metadata: { name: NETWORK_POLICY, namespace, labels: workspaceLabels(account, slug) },
+    spec: {
+      podSelector: {},
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: {} }] }],
+    },
+  };
+}
+
+export interface DatabaseEndpoint {
+  host: string;
+  port: number;
+  database: string;
+  sslMode: string | undefined;
+}
+
+/**
+ * The credentials Secret, in the Service Binding format for PostgreSQL (`type`, `provider`, `host`, `port`,
+ * `database`, `username`, `password`) plus `schema`, `uri` (search_path set to the schema), `jdbc-uri` and
+ * `pgpass`. Written by server-side apply, so labels and annotations other tools add survive.
+ */
+export function credentialsSecret(
+  namespace: string,
+  account: string,
+  slug: string,
+  names: TenantNames,
+  password: string,
+  db: DatabaseEndpoint,
+) {
+  const host = db.host.includes(':') ? `[${db.host}]` : db.host;
+  const ssl = db.sslMode ? `&sslmode=${db.sslMode}` : '';
+  const entries: Record<string, string> = {
+    type: 'postgresql',
+    provider: 'workspace-operator',
+    host: db.host,
+    port: String(db.port),
+    database: db.database,
+    username: names.role,
+    password,
+    schema: names.schema,
+    uri: `postgresql://${names.role}:${password}@${host}:${db.port}/${encodeURIComponent(db.database)}?options=-c%20search_path%3D${names.schema}${ssl}`,
+    'jdbc-uri': `jdbc:postgresql://${host}:${db.port}/${encodeURIComponent(db.database)}?currentSchema=${names.schema}&user=${names.role}&password=${password}${ssl}`,
+    pgpass: `${db.host}:${db.port}:${db.database}:${names.role}:${password}\n`,
+  };
+  return {
+    metadata: { name: SECRET_NAME, namespace, labels: workspaceLabels(account, slug) },
+    type: SECRET_TYPE,
+    data: Object.fromEntries(Object.entries(entries).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+  };
+}
+
+/** The password a Secret holds, when it holds a usable one. */
+export function passwordOf(secret: { data?: unknown } | undefined): string | undefined {
+  const data = secret?.data as Record<string, string> | undefined;
+  const encoded = data?.password;
+  if (typeof encoded !== 'string') return undefined;
+  const password = Buffer.from(encoded, 'base64').toString('utf8');
+  return /^[A-Za-z0-9_-]{32,}$/.test(password) ? password : undefined;
+}
+
+/** A digest of the password, recorded in status so that a Secret changed behind the operator's back is noticed. */
+export function credentialsHash(password: string): string {
+  return createHash('sha256').update(`workspace-operator:${password}`).digest('hex').slice(0, 32);
+}

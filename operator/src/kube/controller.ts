@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { errorMessage, isCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+import { WorkQueue, type RateLimits } from './queue.js';
+
+/**
+ * The result of one reconcile, controller-runtime's contract: return nothing when done, `requeueAfter` to look
+ * again later; throw to retry with backoff. A thrown `Terminal` error is not retried: the reconciler has put it in
+ * a condition for a person to fix, and the next change of the object brings it back.
+ */
+export interface Result {
+  requeueAfterMs?: number;
+}
+
+export interface Reconciler {
+  readonly name: string;
+  reconcile(key: string, log: Logger): Promise<Result | void>;
+}
+
+export interface ControllerOptions {
+  workers: number;
+  log: Logger;
+  metrics: Metrics;
+  rateLimits?: RateLimits;
+}
+
+export class Controller {
+  readonly queue: WorkQueue;
+  private running: Promise<void>[] = [];
+  private started = false;
+
+  constructor(
+    private readonly reconciler: Reconciler,
+    private readonly opts: ControllerOptions,
+  ) {
+    this.queue = new WorkQueue(reconciler.name, opts.rateLimits);
+  }
+
+  get name(): string {
+    return this.reconciler.name;
+  }
+
+  enqueue = (key: string): void => {
+    this.queue.add(key);
+    this.opts.metrics.queueDepth.set({ name: this.name }, this.queue.depth);
+  };
+
+  /** Starts the workers; keys enqueued before start wait for them. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (let i = 0; i < this.opts.workers; i++) this.running.push(this.worker());
+  }
+
+  /** Stops taking work and waits for the reconciles in flight to finish. */
+  async stop(): Promise<void> {
+    this.queue.shutdown();
+    await Promise.all(this.running);
+    this.running = [];
+  }
+
+  private async worker(): Promise<void> {
+    const { metrics } = this.opts;
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      metrics.queueDepth.set({ name: this.name }, this.queue.depth);
+      metrics.queueInFlight.set({ name: this.name }, this.queue.inFlight);
+      const log = this.opts.log.child({
+        controller: this.name,
+        key,
+        reconcileID: randomBytes(4).toString('hex'),
+      });
+      const started = performance.now();
+      try {
+        const result = await this.reconciler.reconcile(key, log);
+        this.queue.forget(key);
+        if (result?.requeueAfterMs !== undefined) {
+          this.queue.addAfter(key, result.requeueAfterMs);
+          metrics.reconciles.inc({ controller: this.name, result: 'requeue_after' });
+        } else metrics.reconciles.inc({ controller: this.name, result: 'success' });
+      } catch (err) {
+        metrics.reconcileErrors.inc({ controller: this.name });
+        if (isCode(err, 'Terminal')) {
+          this.queue.forget(key);
+          metrics.reconciles.inc({ controller: this.name, result: 'error' });
+          log.info(
+            { reason: errorMessage(err) },
+            'reconcile stopped on an error that needs a person; not retrying',
+          );
+        } else {
+          const delay = this.queue.addRateLimited(key);
+          metrics.reconciles.inc({ controller: this.name, result: 'error' });
+          // Conflicts are routine with optimistic concurrency: the next attempt reads the newer version.
+          const level = isCode(err, 'Conflict') ? 'debug' : 'warn';
+          log[level]({ err: errorMessage(err), retryInMs: delay }, 'reconcile failed; retrying');
+        }
+      } finally {
+        metrics.reconcileSeconds.observe({ controller: this.name }, (performance.now() - started) / 1000);
+        this.queue.done(key);
+        metrics.queueInFlight.set({ name: this.name }, this.queue.inFlight);
+        metrics.queueDepth.set({ name: this.name }, this.queue.depth);
+      }
+    }
+  }
+}

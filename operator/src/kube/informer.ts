@@ -1,0 +1,284 @@
+import { OperatorError, errorMessage, isCode } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Api } from './api.js';
+import { resourcePath, type ResourceType } from './resources.js';
+
+/** What the informer keeps of an object: the API's JSON without `metadata.managedFields`. */
+export interface CachedObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    resourceVersion?: string;
+    generation?: number;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+    finalizers?: string[];
+    [key: string]: unknown;
+  };
+  [key: string]: unknown;
+}
+
+export interface InformerHandlers {
+  add?(obj: CachedObject): void;
+  update?(oldObj: CachedObject, newObj: CachedObject): void;
+  delete?(obj: CachedObject): void;
+}
+
+export interface InformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  /** Upper bound of a watch's server-side timeout; each watch takes a random length between half and all of it. */
+  watchTimeoutSeconds?: number;
+  log: Logger;
+}
+
+export const keyOf = (obj: { metadata: { name: string; namespace?: string | undefined } }): string =>
+  obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name;
+
+export function splitKey(key: string): { namespace?: string; name: string } {
+  const slash = key.indexOf('/');
+  return slash < 0 ? { name: key } : { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+function asCached(raw: unknown): CachedObject | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const obj = raw as CachedObject;
+  if (!obj.metadata || typeof obj.metadata.name !== 'string') return undefined;
+  delete obj.metadata.managedFields;
+  return obj;
+}
+
+const WatchEvent = (raw: unknown): { type: string; object: unknown } | undefined => {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const e = raw as { type?: unknown; object?: unknown };
+  return typeof e.type === 'string' ? { type: e.type, object: e.object } : undefined;
+};
+
+/**
+ * A cache of one resource kept current by list and watch, as client-go's reflector does it: list, then watch from
+ * the list's resourceVersion with bookmarks; a watch that ends is re-established from the last seen version; a
+ * `410 Gone` (the version fell out of the server's window) re-lists; any other failure retries with backoff.
+ * The cache is never left on a dead watch: a watch that stays silent past its timeout is torn down and redone.
+ */
+export class Informer {
+  private readonly store = new Map<string, CachedObject>();
+  private readonly handlers: InformerHandlers[] = [];
+  private resourceVersion = '';
+  private synced = false;
+  private syncWaiters: (() => void)[] = [];
+  private watchAbort: AbortController | undefined;
+  private forcedVersion: string | undefined;
+  /** How many times the informer listed (the first sync included); a test reads it to see a re-list happen. */
+  lists = 0;
+  /** How many watches it opened. */
+  watches = 0;
+
+  constructor(
+    private readonly api: Api,
+    readonly resource: ResourceType,
+    private readonly opts: InformerOptions,
+  ) {}
+
+  on(handlers: InformerHandlers): void {
+    this.handlers.push(handlers);
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  get(key: string): CachedObject | undefined {
+    return this.store.get(key);
+  }
+
+  list(): IterableIterator<CachedObject> {
+    return this.store.values();
+  }
+
+  /** Objects in one namespace. */
+  *inNamespace(namespace: string): Generator<CachedObject> {
+    for (const obj of this.store.values()) if (obj.metadata.namespace === namespace) yield obj;
+  }
+
+  waitForSync(signal?: AbortSignal): Promise<void> {
+    if (this.synced) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.syncWaiters.push(resolve);
+      signal?.addEventListener('abort', () =>
+        reject(new OperatorError('Timeout', `${this.resource.kind} cache did not sync`)),
+      );
+    });
+  }
+
+  /**
+   * Puts an object the operator just wrote into the cache, unless the cache already holds that version or a
+   * newer one. Without it, the next reconcile could read the cache from before its own write (say, no Secret yet)
+   * and act on it again. Handlers are not called: the watch event for the same version changes nothing later.
+   */
+  observe(raw: unknown): void {
+    const obj = asCached(raw);
+    if (!obj) return;
+    const key = keyOf(obj);
+    const current = this.store.get(key);
+    if (current && Number(current.metadata.resourceVersion) >= Number(obj.metadata.resourceVersion)) return;
+    this.store.set(key, obj);
+  }
+
+  /** Removes an object the operator just deleted, for the same reason. */
+  forget(key: string): void {
+    this.store.delete(key);
+  }
+
+  /**
+   * Ends the current watch and resumes from `resourceVersion`, as if the connection had dropped there. Tests use
+   * it with a long-gone version to see the informer recover from `410 Gone`.
+   */
+  restartWatchFrom(resourceVersion: string): void {
+    this.forcedVersion = resourceVersion;
+    this.watchAbort?.abort();
+  }
+
+  /** Runs until the signal aborts. */
+  async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    let needList = true;
+    while (!signal.aborted) {
+      try {
+        if (needList) {
+          await this.relist();
+          needList = false;
+        }
+        await this.watchOnce(signal);
+        failures = 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        if (isCode(err, 'Gone')) {
+          this.opts.log.info('watch expired (410 Gone); listing again');
+          needList = true;
+          continue;
+        }
+        failures++;
+        const delay = Math.min(100 * 2 ** failures, 30_000);
+        this.opts.log.warn({ err: errorMessage(err), retryInMs: delay }, 'list or watch failed');
+        await sleep(delay, signal);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const { items, resourceVersion } = await this.api.list(this.resource, {
+      namespace: this.opts.namespace,
+      labelSelector: this.opts.labelSelector,
+    });
+    this.lists++;
+    const seen = new Set<string>();
+    for (const raw of items) {
+      const obj = asCached(raw);
+      if (!obj) continue;
+      const key = keyOf(obj);
+      seen.add(key);
+      this.upsert(key, obj);
+    }
+    for (const [key, obj] of this.store) {
+      if (!seen.has(key)) {
+        this.store.delete(key);
+        for (const h of this.handlers) h.delete?.(obj);
+      }
+    }
+    this.resourceVersion = resourceVersion;
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+  }
+
+  private upsert(key: string, obj: CachedObject): void {
+    const old = this.store.get(key);
+    this.store.set(key, obj);
+    if (!old) for (const h of this.handlers) h.add?.(obj);
+    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
+      for (const h of this.handlers) h.update?.(old, obj);
+    }
+  }
+
+  private async watchOnce(signal: AbortSignal): Promise<void> {
+    if (this.forcedVersion !== undefined) {
+      this.resourceVersion = this.forcedVersion;
+      this.forcedVersion = undefined;
+    }
+    const max = this.opts.watchTimeoutSeconds ?? 600;
+    const timeoutSeconds = Math.max(1, Math.floor(max / 2 + Math.random() * (max / 2)));
+    const abort = new AbortController();
+    this.watchAbort = abort;
+    const onOuterAbort = () => abort.abort();
+    signal.addEventListener('abort', onOuterAbort);
+    this.watches++;
+    try {
+      await this.api.client.stream(
+        {
+          method: 'GET',
+          path: resourcePath(this.resource, { namespace: this.opts.namespace }),
+          query: {
+            watch: 1,
+            resourceVersion: this.resourceVersion,
+            allowWatchBookmarks: true,
+            timeoutSeconds,
+            labelSelector: this.opts.labelSelector,
+          },
+        },
+        (doc) => this.onEvent(doc),
+        abort.signal,
+        // The server ends the watch after timeoutSeconds; silence well past that means the connection is dead.
+        (timeoutSeconds + 30) * 1000,
+      );
+    } finally {
+      signal.removeEventListener('abort', onOuterAbort);
+      this.watchAbort = undefined;
+    }
+  }
+
+  private onEvent(doc: unknown): void {
+    const event = WatchEvent(doc);
+    if (!event) return;
+    if (event.type === 'ERROR') {
+      const status = event.object as { code?: number; message?: string } | undefined;
+      if (status?.code === 410)
+        throw new OperatorError('Gone', status.message ?? 'resource version too old', { status: 410 });
+      throw new OperatorError(
+        'Unavailable',
+        `watch ${this.resource.kind}: ${status?.message ?? 'error event'}`,
+      );
+    }
+    const obj = asCached(event.object);
+    if (!obj) return;
+    if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+    if (event.type === 'BOOKMARK') return;
+    const key = keyOf(obj);
+    if (event.type === 'DELETED') {
+      const old = this.store.get(key);
+      this.store.delete(key);
+      for (const h of this.handlers) h.delete?.(old ?? obj);
+    } else this.upsert(key, obj);
+  }
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done);
+  });
+}

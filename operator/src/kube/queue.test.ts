@@ -1,0 +1,131 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { WorkQueue, type Clock } from './queue.js';
+
+/** A clock the test moves by hand. */
+function manualClock(): Clock & { advance(ms: number): void } {
+  let now = 0;
+  const timers: { at: number; fn: () => void; live: boolean }[] = [];
+  return {
+    now: () => now,
+    setTimeout(fn, ms) {
+      const t = { at: now + ms, fn, live: true };
+      timers.push(t);
+      return { cancel: () => (t.live = false) };
+    },
+    advance(ms) {
+      now += ms;
+      for (const t of timers.filter((t) => t.live && t.at <= now).sort((a, b) => a.at - b.at)) {
+        t.live = false;
+        t.fn();
+      }
+    },
+  };
+}
+
+describe('WorkQueue', () => {
+  it('merges duplicate adds of a waiting key', async () => {
+    const q = new WorkQueue('t');
+    q.add('a');
+    q.add('a');
+    q.add('b');
+    expect(q.depth).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+  });
+
+  it('never hands a key to two workers at once, and reprocesses a key added while in flight', async () => {
+    const q = new WorkQueue('t');
+    q.add('a');
+    const first = await q.get();
+    q.add('a');
+    expect(q.depth).toBe(0); // not handed out while 'a' is processing
+    q.done(first as string);
+    expect(q.depth).toBe(1);
+    expect(await q.get()).toBe('a');
+  });
+
+  it('backs off per key exponentially up to the maximum, and forget resets it', () => {
+    const clock = manualClock();
+    const q = new WorkQueue(
+      't',
+      { baseDelayMs: 5, maxDelayMs: 1000, retriesPerSecond: 1e9, burst: 1e9 },
+      clock,
+    );
+    const delays = Array.from({ length: 10 }, () => q.addRateLimited('a'));
+    expect(delays).toEqual([5, 10, 20, 40, 80, 160, 320, 640, 1000, 1000]);
+    q.forget('a');
+    expect(q.addRateLimited('a')).toBe(5);
+    expect(q.addRateLimited('b')).toBe(5);
+  });
+
+  it('limits the overall retry rate with a token bucket', () => {
+    const clock = manualClock();
+    const q = new WorkQueue('t', { baseDelayMs: 1, maxDelayMs: 1, retriesPerSecond: 10, burst: 2 }, clock);
+    expect(q.addRateLimited('a')).toBe(1);
+    expect(q.addRateLimited('b')).toBe(1);
+    expect(q.addRateLimited('c')).toBe(100); // bucket empty: one token per 100 ms
+    expect(q.addRateLimited('d')).toBe(200);
+  });
+
+  it('adds a key after its delay, keeping the earliest of several delays', async () => {
+    const clock = manualClock();
+    const q = new WorkQueue('t', undefined, clock);
+    q.addAfter('a', 500);
+    q.addAfter('a', 100);
+    q.addAfter('a', 900);
+    clock.advance(99);
+    expect(q.depth).toBe(0);
+    clock.advance(1);
+    expect(q.depth).toBe(1);
+    clock.advance(1000);
+    expect(q.depth).toBe(1);
+  });
+
+  it('wakes a waiting worker on add and releases all workers on shutdown', async () => {
+    const q = new WorkQueue('t');
+    const waiting = q.get();
+    q.add('x');
+    expect(await waiting).toBe('x');
+    const idle = [q.get(), q.get()];
+    q.shutdown();
+    expect(await Promise.all(idle)).toEqual([undefined, undefined]);
+  });
+
+  it('processes every added key exactly once per burst of adds, whatever the interleaving', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('a', 'b', 'c', 'd'), { minLength: 1, maxLength: 60 }),
+        async (adds) => {
+          const q = new WorkQueue('t');
+          const active = new Set<string>();
+          const seen = new Set<string>();
+          let overlap = false;
+          const worker = async () => {
+            for (;;) {
+              const key = await q.get();
+              if (key === undefined) return;
+              if (active.has(key)) overlap = true;
+              active.add(key);
+              seen.add(key);
+              await new Promise((r) => setImmediate(r));
+              active.delete(key);
+              q.done(key);
+            }
+          };
+          const workers = [worker(), worker(), worker()];
+          for (const k of adds) {
+            q.add(k);
+            if (Math.random() < 0.5) await new Promise((r) => setImmediate(r));
+          }
+          while (q.depth > 0 || q.inFlight > 0) await new Promise((r) => setImmediate(r));
+          q.shutdown();
+          await Promise.all(workers);
+          expect(overlap).toBe(false);
+          expect([...seen].sort()).toEqual([...new Set(adds)].sort());
+        },
+      ),
+      { numRuns: 50 },
+    );
+  });
+});

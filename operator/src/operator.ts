@@ -1,0 +1,345 @@
+import { setMaxListeners } from 'node:events';
+import { Labels } from './api/v1alpha1/group.js';
+import type { Config } from './config.js';
+import { AccountReconciler } from './controllers/account/reconcile.js';
+import type { Caches, ControllerContext } from './controllers/context.js';
+import { WorkspaceReconciler } from './controllers/workspace/reconcile.js';
+import { Database } from './db/database.js';
+import { TenantInventory } from './db/inventory.js';
+import { tenantNames } from './db/names.js';
+import { errorMessage, isCode } from './errors.js';
+import { healthHandler, listen, metricsHandler } from './http.js';
+import { Api } from './kube/api.js';
+import type { KubeClient } from './kube/client.js';
+import { Controller } from './kube/controller.js';
+import { EventRecorder } from './kube/events.js';
+import { Informer, keyOf, sleep, type CachedObject } from './kube/informer.js';
+import { DEFAULT_LEASE_TIMING, LeaderElector } from './kube/leader.js';
+import { MANAGED_SELECTOR } from './kube/ownership.js';
+import { Resources, type ResourceType } from './kube/resources.js';
+import type { Logger } from './log.js';
+import { Metrics } from './metrics.js';
+
+export interface OperatorOptions {
+  config: Config;
+  kube: KubeClient;
+  log: Logger;
+  metrics?: Metrics;
+  /** The clock the controllers read (tests inject one). */
+  now?: () => Date;
+  /** Called when the operator cannot go on (lost leadership); main exits the process, as controller-runtime does. */
+  onFatal?: (reason: string) => void;
+  leaseTiming?: typeof DEFAULT_LEASE_TIMING;
+}
+
+const DB_RETRY_MS = 2_000;
+
+/**
+ * The operator: informers for its kinds and for the children it labels, one controller per kind, leader
+ * election, health and metrics. Every replica keeps its caches warm (the webhook reads them); only the leader
+ * runs the controllers' workers.
+ */
+export class Operator {
+  readonly metrics: Metrics;
+  readonly api: Api;
+  readonly db: Database;
+  readonly inventory: TenantInventory;
+  readonly caches: Caches;
+  readonly controllers: { account: Controller; workspace: Controller };
+  readonly leader: LeaderElector | undefined;
+  private readonly abort = new AbortController();
+  private readonly background: Promise<unknown>[] = [];
+  private servers: { close(): Promise<void> }[] = [];
+  private dbHealthy = false;
+  private lastDbProbe = 0;
+  private controllersStarted = false;
+  healthPort = 0;
+  metricsPort = 0;
+
+  private constructor(private readonly opts: OperatorOptions) {
+    const { config, kube, log } = opts;
+    // Every informer, sleep and watch listens on the one stop signal.
+    setMaxListeners(0, this.abort.signal);
+    this.metrics = opts.metrics ?? new Metrics({ processMetrics: true });
+    kube.onRequest(this.metrics.observeApiRequest);
+    this.api = new Api(kube);
+    this.db = new Database({
+      url: config.database.url,
+      poolSize: config.database.poolSize,
+      databaseName: config.database.databaseName,
+      tenantGroup: config.database.tenantGroup,
+      tenantConnectionLimit: config.database.tenantConnectionLimit,
+      log: log.child({ component: 'database' }),
+      metrics: this.metrics,
+    });
+    this.inventory = new TenantInventory(this.db, config.database.namePrefix);
+
+    const informer = (resource: ResourceType, labelSelector: string | undefined) =>
+      new Informer(this.api, resource, {
+        labelSelector,
+        watchTimeoutSeconds: config.watchTimeoutSeconds,
+        log: log.child({ component: 'informer', kind: resource.kind }),
+      });
+    const own = config.watchLabelSelector;
+    this.caches = {
+      accounts: informer(Resources.Account, own),
+      workspaces: informer(Resources.Workspace, own),
+      invitations: informer(Resources.ClientInvitation, own),
+      namespaces: informer(Resources.Namespace, MANAGED_SELECTOR),
+      roleBindings: informer(Resources.RoleBinding, MANAGED_SELECTOR),
+      networkPolicies: informer(Resources.NetworkPolicy, MANAGED_SELECTOR),
+      secrets: informer(Resources.Secret, MANAGED_SELECTOR),
+      quotas: informer(Resources.ResourceQuota, MANAGED_SELECTOR),
+    };
+
+    const ctx: ControllerContext = {
+      api: this.api,
+      db: this.db,
+      inventory: this.inventory,
+      config,
+      caches: this.caches,
+      events: new EventRecorder(this.api, {
+        controller: 'taskjuice.io/workspace-operator',
+        instance: config.leaderElection.identity,
+        log,
+      }),
+      now: opts.now ?? (() => new Date()),
+    };
+    const controllerLog = log.child({ component: 'controller' });
+    const controller = (reconciler: AccountReconciler | WorkspaceReconciler) =>
+      new Controller(
+        {
+          name: reconciler.name,
+          reconcile: async (key, l) => {
+            try {
+              const result = await reconciler.reconcile(key, l);
+              if (!this.dbHealthy && this.inventory.isLoaded) this.dbHealthy = true;
+              return result;
+            } catch (err) {
+              if (isCode(err, 'Database')) this.dbHealthy = false;
+              throw err;
+            }
+          },
+        },
+        { workers: config.workers, log: controllerLog, metrics: this.metrics },
+      );
+    this.controllers = {
+      account: controller(new AccountReconciler(ctx)),
+      workspace: controller(new WorkspaceReconciler(ctx)),
+    };
+    this.wireEvents();
+
+    this.leader = config.leaderElection.enabled
+      ? new LeaderElector(this.api, {
+          namespace: config.leaderElection.namespace,
+          name: config.leaderElection.name,
+          identity: config.leaderElection.identity,
+          ...(opts.leaseTiming ?? DEFAULT_LEASE_TIMING),
+          log: log.child({ component: 'leader-election' }),
+        })
+      : undefined;
+  }
+
+  /** Maps every event to the keys it concerns. Duplicate keys merge in the queues. */
+  private wireEvents(): void {
+    const { account, workspace } = this.controllers;
+    const { caches } = this;
+    const workspacesOf = (accountName: string) => {
+      for (const ws of caches.workspaces.inNamespace(accountName)) workspace.enqueue(keyOf(ws));
+    };
+
+    caches.accounts.on({
+      add: (a) => {
+        account.enqueue(a.metadata.name);
+        workspacesOf(a.metadata.name);
+      },
+      update: (old, a) => {
+        account.enqueue(a.metadata.name);
+        // Teammates feed the staff binding of every workspace; the uid feeds their namespaces' owner reference.
+        if (old.metadata.generation !== a.metadata.generation || old.metadata.uid !== a.metadata.uid)
+          workspacesOf(a.metadata.name);
+      },
+      delete: (a) => workspacesOf(a.metadata.name),
+    });
+    caches.workspaces.on({
+      add: (w) => {
+        workspace.enqueue(keyOf(w));
+        if (w.metadata.namespace) account.enqueue(w.metadata.namespace);
+      },
+      update: (_, w) => workspace.enqueue(keyOf(w)),
+      delete: (w) => {
+        workspace.enqueue(keyOf(w));
+        if (w.metadata.namespace) account.enqueue(w.metadata.namespace);
+      },
+    });
+    const invitationChanged = (inv: CachedObject) => {
+      const ws = (inv.spec as { workspace?: unknown } | undefined)?.workspace;
+      if (typeof ws === 'string' && inv.metadata.namespace)
+        workspace.enqueue(`${inv.metadata.namespace}/${ws}`);
+    };
+    caches.invitations.on({ add: invitationChanged, update: invitationChanged, delete: invitationChanged });
+
+    // Children: an update or delete by someone else brings their owner back for repair. Adds are the operator's
+    // own creations (or the initial list), whose owners are queued already.
+    const child = (obj: CachedObject) => {
+      const labels = obj.metadata.labels ?? {};
+      const acct = labels[Labels.account];
+      if (!acct) return;
+      if (labels[Labels.component] === 'home') account.enqueue(acct);
+      else if (labels[Labels.component] === 'workspace' && labels[Labels.workspace]) {
+        workspace.enqueue(`${acct}/${labels[Labels.workspace]}`);
+      }
+    };
+    for (const informer of [
+      caches.namespaces,
+      caches.roleBindings,
+      caches.networkPolicies,
+      caches.secrets,
+      caches.quotas,
+    ]) {
+      informer.on({ update: (_, o) => child(o), delete: child });
+    }
+  }
+
+  static async start(opts: OperatorOptions): Promise<Operator> {
+    const op = new Operator(opts);
+    await op.run();
+    return op;
+  }
+
+  get isLeader(): boolean {
+    return this.leader ? this.leader.isLeader : this.controllersStarted;
+  }
+
+  get synced(): boolean {
+    return Object.values(this.caches).every((i) => i.hasSynced);
+  }
+
+  private async run(): Promise<void> {
+    const { config, log } = this.opts;
+    const signal = this.abort.signal;
+
+    const health = await listen(
+      healthHandler([
+        { name: 'informers', ok: () => this.synced },
+        { name: 'database', ok: () => this.databaseReady() },
+      ]),
+      config.http.bindAddress,
+      config.http.healthPort,
+    );
+    const metrics = await listen(
+      metricsHandler(this.metrics),
+      config.http.bindAddress,
+      config.http.metricsPort,
+    );
+    this.servers.push(health, metrics);
+    this.healthPort = health.port;
+    this.metricsPort = metrics.port;
+
+    for (const informer of Object.values(this.caches)) this.background.push(informer.run(signal));
+    this.background.push(this.connectDatabase(signal));
+    this.background.push(this.driftChecks(signal));
+
+    const startControllers = () => {
+      this.background.push(
+        this.waitUntilUsable(signal).then(() => {
+          if (signal.aborted) return;
+          this.controllersStarted = true;
+          this.opts.log.info('starting controllers');
+          this.controllers.account.start();
+          this.controllers.workspace.start();
+        }),
+      );
+    };
+    if (this.leader) {
+      this.background.push(
+        this.leader.run(signal, {
+          onStarted: startControllers,
+          onStopped: () => {
+            void this.stopControllers();
+            this.opts.onFatal?.('lost the leader Lease');
+          },
+        }),
+      );
+    } else startControllers();
+    log.info({ healthPort: health.port, metricsPort: metrics.port }, 'operator started');
+  }
+
+  /** Caches synced and the tenant inventory loaded: controllers may act on what they read. */
+  private async waitUntilUsable(signal: AbortSignal): Promise<void> {
+    await Promise.all(Object.values(this.caches).map((i) => i.waitForSync(signal)));
+    while (!signal.aborted && !this.inventory.isLoaded) await sleep(100, signal);
+  }
+
+  /** Bootstrap and the first inventory load, retried until PostgreSQL answers. */
+  private async connectDatabase(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        await this.db.bootstrap();
+        await this.inventory.refresh();
+        this.dbHealthy = true;
+        return;
+      } catch (err) {
+        this.opts.log.warn({ err: errorMessage(err) }, 'PostgreSQL is not ready; retrying');
+        await sleep(DB_RETRY_MS, signal);
+      }
+    }
+  }
+
+  /**
+   * Ready means the database answered. While it is healthy nothing is sent to probe it (an idle operator sends no
+   * SQL); after a failure, a probe re-checks at most every two seconds.
+   */
+  private async databaseReady(): Promise<boolean> {
+    if (this.dbHealthy) return true;
+    if (!this.inventory.isLoaded || Date.now() - this.lastDbProbe < DB_RETRY_MS) return false;
+    this.lastDbProbe = Date.now();
+    try {
+      await this.db.ping();
+      this.dbHealthy = true;
+    } catch {
+      this.dbHealthy = false;
+    }
+    return this.dbHealthy;
+  }
+
+  /** Re-reads the inventory now and then, and brings back every workspace whose schema or role disappeared. */
+  private async driftChecks(signal: AbortSignal): Promise<void> {
+    const { config } = this.opts;
+    for (;;) {
+      await sleep(config.database.driftCheckIntervalMs, signal);
+      if (signal.aborted) return;
+      if (!this.isLeader || !this.inventory.isLoaded) continue;
+      try {
+        await this.inventory.refresh();
+        for (const ws of this.caches.workspaces.list()) {
+          const names = tenantNames(
+            config.database.namePrefix,
+            ws.metadata.namespace ?? '',
+            ws.metadata.name,
+          );
+          if (!ws.metadata.deletionTimestamp && !this.inventory.has(names))
+            this.controllers.workspace.enqueue(keyOf(ws));
+        }
+      } catch (err) {
+        this.opts.log.warn({ err: errorMessage(err) }, 'drift check failed');
+      }
+    }
+  }
+
+  private async stopControllers(): Promise<void> {
+    await Promise.all([this.controllers.account.stop(), this.controllers.workspace.stop()]);
+  }
+
+  /** Graceful stop: no new work, in-flight reconciles finish, the Lease is released, everything closes. */
+  async stop(): Promise<void> {
+    this.opts.log.info('stopping: finishing reconciles in flight');
+    await this.stopControllers();
+    this.abort.abort();
+    await Promise.allSettled(this.background);
+    await Promise.all(this.servers.map((s) => s.close()));
+    await this.db.close();
+    this.opts.kube.close();
+    this.opts.log.info('stopped');
+  }
+}

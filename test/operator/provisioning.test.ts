@@ -1,0 +1,229 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import type { Operator } from '../../operator/src/operator.js';
+import type { Api } from '../../operator/src/kube/api.js';
+import { Resources } from '../../operator/src/kube/resources.js';
+import { tenantNames, workspaceNamespace } from '../../operator/src/db/names.js';
+import { adminApi, eventually, rejection, uniqueName } from '../support/env.js';
+import {
+  createAccount,
+  createWorkspace,
+  read,
+  secretData,
+  waitGone,
+  waitReady,
+  withWorkspaceConnection,
+} from '../support/fixtures.js';
+import { startOperator } from '../support/operator.js';
+
+let api: Api;
+let operator: Operator;
+const shard = uniqueName('prov');
+const leaseNs = uniqueName('lease');
+
+beforeAll(async () => {
+  api = await adminApi();
+  await api.create(Resources.Namespace, { metadata: { name: leaseNs } });
+  ({ operator } = await startOperator({ shard, leaseNamespace: leaseNs }));
+});
+
+afterAll(async () => {
+  await operator?.stop();
+  await api.delete(Resources.Namespace, { name: leaseNs });
+  api.client.close();
+});
+
+async function adminQuery<T extends pg.QueryResultRow>(sql: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: inject('databaseUrl') });
+  await client.connect();
+  try {
+    return (await client.query<T>(sql, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
+describe('a Workspace', () => {
+  it('becomes Ready with its namespace, schema, role and Secret, and the Secret works for its own schema', async () => {
+    const account = uniqueName('acme');
+    await createAccount(api, shard, account);
+    await waitReady(api, Resources.Account, undefined, account);
+    await createWorkspace(api, shard, account, 'web');
+    const ws = await waitReady(api, Resources.Workspace, account, 'web');
+
+    const names = tenantNames('ws', account, 'web');
+    const namespace = workspaceNamespace(account, 'web');
+    expect(ws.status).toMatchObject({
+      phase: 'Ready',
+      namespace,
+      database: { schema: names.schema, role: names.role, secretName: 'database-credentials' },
+      binding: { name: 'database-credentials' },
+    });
+    expect(await api.get(Resources.Namespace, { name: namespace })).toMatchObject({
+      metadata: { labels: { 'taskjuice.io/account': account, 'taskjuice.io/workspace': 'web' } },
+    });
+
+    const secret = (await api.get(Resources.Secret, { namespace, name: 'database-credentials' })) as {
+      type: string;
+    };
+    expect(secret.type).toBe('servicebinding.io/postgresql');
+    const data = await secretData(api, namespace, 'database-credentials');
+    expect(Object.keys(data).sort()).toEqual(
+      [
+        'database',
+        'host',
+        'jdbc-uri',
+        'password',
+        'pgpass',
+        'port',
+        'provider',
+        'schema',
+        'type',
+        'uri',
+        'username',
+      ].sort(),
+    );
+    expect(data).toMatchObject({ type: 'postgresql', username: names.role, schema: names.schema });
+
+    const rows = await withWorkspaceConnection(data, async (c) => {
+      // No schema-qualified names: the uri's search_path points at the workspace's schema.
+      await c.query('CREATE TABLE notes (id serial PRIMARY KEY, body text NOT NULL)');
+      await c.query("INSERT INTO notes (body) VALUES ('hello'), ('world')");
+      const schema = (await c.query<{ s: string }>('SELECT current_schema() AS s')).rows[0]?.s;
+      expect(schema).toBe(names.schema);
+      return (await c.query<{ body: string }>('SELECT body FROM notes ORDER BY id')).rows.map((r) => r.body);
+    });
+    expect(rows).toEqual(['hello', 'world']);
+  });
+
+  it("keeps one workspace's credentials out of another's tables and out of public", async () => {
+    const account = uniqueName('iso');
+    await createAccount(api, shard, account);
+    await createWorkspace(api, shard, account, 'alpha');
+    await createWorkspace(api, shard, account, 'beta');
+    await waitReady(api, Resources.Workspace, account, 'alpha');
+    await waitReady(api, Resources.Workspace, account, 'beta');
+    const a = await secretData(api, workspaceNamespace(account, 'alpha'), 'database-credentials');
+    const b = await secretData(api, workspaceNamespace(account, 'beta'), 'database-credentials');
+    await withWorkspaceConnection(b, (c) =>
+      c.query("CREATE TABLE secrets (v text); INSERT INTO secrets VALUES ('b-only')"),
+    );
+
+    await withWorkspaceConnection(a, async (c) => {
+      const bSchema = b.schema as string;
+      for (const sql of [
+        `SELECT * FROM "${bSchema}".secrets`,
+        `INSERT INTO "${bSchema}".secrets VALUES ('from a')`,
+        `CREATE TABLE "${bSchema}".intruder (x int)`,
+        'CREATE TABLE public.intruder (x int)',
+      ]) {
+        const err = await rejection(c.query(sql));
+        expect(err.message, sql).toMatch(/permission denied/);
+      }
+      const listed = await c.query(
+        "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+      );
+      expect(listed.rows.filter((r: { table_schema: string }) => r.table_schema !== a.schema)).toEqual([]);
+    });
+  });
+
+  it('reconciles idempotently: a second pass over a Ready workspace writes nothing and sends no SQL', async () => {
+    const account = uniqueName('idem');
+    await createAccount(api, shard, account);
+    await createWorkspace(api, shard, account, 'web');
+    await waitReady(api, Resources.Workspace, account, 'web');
+    await waitReady(api, Resources.Account, undefined, account);
+    // Let the events of the provisioning itself drain before counting.
+    await eventually('the queues to drain', async () =>
+      operator.controllers.workspace.queue.depth + operator.controllers.workspace.queue.inFlight === 0
+        ? true
+        : undefined,
+    );
+    const writes = async () =>
+      (await operator.metrics.total('rest_client_requests_total', {})) -
+      (await operator.metrics.total('rest_client_requests_total', { verb: 'get' })) -
+      (await operator.metrics.total('rest_client_requests_total', { verb: 'list' })) -
+      (await operator.metrics.total('rest_client_requests_total', { verb: 'watch' }));
+    const sql = () => operator.metrics.total('workspace_operator_sql_statements_total');
+    const reconciles = () =>
+      operator.metrics.total('controller_runtime_reconcile_total', { controller: 'workspace' });
+    const [w0, s0, r0] = [await writes(), await sql(), await reconciles()];
+    operator.controllers.workspace.enqueue(`${account}/web`);
+    operator.controllers.account.enqueue(account);
+    await eventually('the second pass', async () => ((await reconciles()) > r0 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await writes()) - w0).toBe(0);
+    expect((await sql()) - s0).toBe(0);
+  });
+
+  it('follows every spec change with observedGeneration, as kubectl wait --for=condition=Ready needs', async () => {
+    const account = uniqueName('gen');
+    await createAccount(api, shard, account);
+    await createWorkspace(api, shard, account, 'web');
+    const first = await waitReady(api, Resources.Workspace, account, 'web');
+    for (const name of ['Renamed once', 'Renamed twice']) {
+      await api.mergePatch(
+        Resources.Workspace,
+        { namespace: account, name: 'web' },
+        { spec: { displayName: name } },
+      );
+      const ws = await waitReady(api, Resources.Workspace, account, 'web');
+      expect(ws.metadata.generation).toBeGreaterThan(first.metadata.generation ?? 0);
+      expect(ws.status?.observedGeneration).toBe(ws.metadata.generation);
+      expect(ws.status?.conditions?.every((c) => c.observedGeneration === ws.metadata.generation)).toBe(true);
+    }
+  });
+
+  it('is removed with its schema, role, Secret and namespace, leaving nothing in PostgreSQL', async () => {
+    const account = uniqueName('del');
+    await createAccount(api, shard, account);
+    await createWorkspace(api, shard, account, 'gone');
+    await waitReady(api, Resources.Workspace, account, 'gone');
+    const names = tenantNames('ws', account, 'gone');
+    const namespace = workspaceNamespace(account, 'gone');
+    const data = await secretData(api, namespace, 'database-credentials');
+    // A live session of the workspace must not keep its role alive.
+    const session = new pg.Client({ connectionString: data.uri });
+    await session.connect();
+    session.on('error', () => {});
+
+    await api.delete(Resources.Workspace, { namespace: account, name: 'gone' });
+    await waitGone(api, Resources.Workspace, account, 'gone');
+    await waitGone(api, Resources.Namespace, undefined, namespace, 90_000);
+    expect(await api.get(Resources.Secret, { namespace, name: 'database-credentials' })).toBeUndefined();
+    const left = await adminQuery(
+      `SELECT 'schema' AS kind FROM pg_namespace WHERE nspname = $1
+       UNION ALL SELECT 'role' FROM pg_roles WHERE rolname = $1
+       UNION ALL SELECT 'session' FROM pg_stat_activity WHERE usename = $1`,
+      [names.role],
+    );
+    expect(left).toEqual([]);
+    await session.end().catch(() => {});
+  });
+
+  it('shows the account its plan, limit and workspace count, and falls back to 1 for an unknown plan', async () => {
+    const account = uniqueName('plan');
+    await createAccount(api, shard, account, { plan: 'enterprise' });
+    await createWorkspace(api, shard, account, 'one');
+    await waitReady(api, Resources.Workspace, account, 'one');
+    const acct = await eventually('the account to count its workspace', async () => {
+      const a = await read(api, Resources.Account, undefined, account);
+      return a?.status?.workspaceCount === 1 ? a : undefined;
+    });
+    expect(acct.status?.plan).toEqual({ name: 'enterprise', resolved: false, workspaceLimit: 1 });
+    expect(acct.status?.conditions?.find((c) => c.type === 'PlanResolved')).toMatchObject({
+      status: 'False',
+      reason: 'UnknownPlan',
+    });
+    const quota = (await api.get(Resources.ResourceQuota, {
+      namespace: account,
+      name: 'taskjuice-workspaces',
+    })) as {
+      spec: { hard: Record<string, string> };
+    };
+    expect(quota.spec.hard['count/workspaces.taskjuice.io']).toBe('1');
+    const err = await rejection(createWorkspace(api, shard, account, 'two'));
+    expect(err.message).toMatch(/exceeded quota/);
+  });
+});

@@ -1,0 +1,155 @@
+import pg from 'pg';
+import { expect } from 'vitest';
+import type { Api } from '../../operator/src/kube/api.js';
+import { Resources, type ResourceType } from '../../operator/src/kube/resources.js';
+import { eventually } from './env.js';
+import { SHARD_LABEL } from './operator.js';
+
+export interface Teammate {
+  email: string;
+  role: 'Owner' | 'Admin' | 'Member';
+}
+
+interface StatusView {
+  metadata: { name: string; namespace?: string; generation?: number; resourceVersion?: string; uid?: string };
+  spec: Record<string, unknown>;
+  status?: {
+    observedGeneration?: number;
+    phase?: string;
+    namespace?: string;
+    database?: { schema: string; role: string; secretName: string };
+    binding?: { name: string };
+    clients?: string[];
+    workspaceCount?: number;
+    plan?: { name?: string; resolved: boolean; workspaceLimit: number };
+    conditions?: {
+      type: string;
+      status: string;
+      reason: string;
+      message: string;
+      observedGeneration?: number;
+    }[];
+  };
+}
+
+export async function createAccount(
+  api: Api,
+  shard: string,
+  name: string,
+  opts: { plan?: string; teammates?: Teammate[] } = {},
+): Promise<void> {
+  await api.create(Resources.Account, {
+    metadata: { name, labels: { [SHARD_LABEL]: shard } },
+    spec: {
+      displayName: `Agency ${name}`,
+      plan: opts.plan ?? 'growth',
+      teammates: opts.teammates ?? [{ email: `owner@${name}.example`, role: 'Owner' }],
+    },
+  });
+}
+
+export async function createWorkspace(
+  api: Api,
+  shard: string,
+  account: string,
+  slug: string,
+  spec: Record<string, unknown> = {},
+): Promise<void> {
+  await api.create(Resources.Workspace, {
+    metadata: { name: slug, namespace: account, labels: { [SHARD_LABEL]: shard } },
+    spec: { displayName: `Client ${slug}`, ...spec },
+  });
+}
+
+export async function read(
+  api: Api,
+  r: ResourceType,
+  namespace: string | undefined,
+  name: string,
+): Promise<StatusView | undefined> {
+  return (await api.get(r, { namespace, name })) as StatusView | undefined;
+}
+
+const condition = (obj: StatusView | undefined, type: string) =>
+  obj?.status?.conditions?.find((c) => c.type === type);
+
+/** Waits until the object is Ready=True for its current generation (what `kubectl wait --for=condition=Ready` does). */
+export async function waitReady(
+  api: Api,
+  r: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<StatusView> {
+  return eventually(
+    `${r.kind} ${namespace ? namespace + '/' : ''}${name} to be Ready`,
+    async () => {
+      const obj = await read(api, r, namespace, name);
+      const ready = condition(obj, 'Ready');
+      return obj &&
+        ready?.status === 'True' &&
+        ready.observedGeneration === obj.metadata.generation &&
+        obj.status?.observedGeneration === obj.metadata.generation
+        ? obj
+        : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+export async function waitCondition(
+  api: Api,
+  r: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  type: string,
+  status: 'True' | 'False',
+  timeoutMs = 60_000,
+): Promise<StatusView> {
+  return eventually(
+    `${r.kind} ${name} ${type}=${status}`,
+    async () => {
+      const obj = await read(api, r, namespace, name);
+      return condition(obj, type)?.status === status ? obj : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+export async function waitGone(
+  api: Api,
+  r: ResourceType,
+  namespace: string | undefined,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await eventually(
+    `${r.kind} ${name} to be deleted`,
+    async () => ((await api.get(r, { namespace, name })) === undefined ? true : undefined),
+    timeoutMs,
+  );
+}
+
+/** The decoded entries of a Secret. */
+export async function secretData(api: Api, namespace: string, name: string): Promise<Record<string, string>> {
+  const s = (await api.get(Resources.Secret, { namespace, name })) as
+    { data?: Record<string, string> } | undefined;
+  expect(s, `Secret ${namespace}/${name}`).toBeDefined();
+  return Object.fromEntries(
+    Object.entries(s?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
+}
+
+/** Runs `fn` with a connection made from a workspace's Secret, exactly as an application would (its `uri`). */
+export async function withWorkspaceConnection<T>(
+  data: Record<string, string>,
+  fn: (c: pg.Client) => Promise<T>,
+): Promise<T> {
+  const client = new pg.Client({ connectionString: data.uri });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,47 @@
+import { inject } from 'vitest';
+import { loadConfig, type Config } from '../../operator/src/config.js';
+import { KubeClient } from '../../operator/src/kube/client.js';
+import { createLogger } from '../../operator/src/log.js';
+import { Operator } from '../../operator/src/operator.js';
+
+/** The label that gives each test file objects of its own: its operator watches only those. */
+export const SHARD_LABEL = 'test.taskjuice.io/shard';
+
+export interface TestOperatorOptions {
+  shard: string;
+  /** Namespace for the leader Lease. */
+  leaseNamespace: string;
+  env?: Record<string, string>;
+  databaseUrl?: string;
+}
+
+/** The environment an operator of this test file runs with (also for operators started as a child process). */
+export function testEnvironment(opts: TestOperatorOptions): Record<string, string> {
+  return {
+    DATABASE_URL: opts.databaseUrl ?? inject('databaseUrl'),
+    WATCH_LABEL_SELECTOR: `${SHARD_LABEL}=${opts.shard}`,
+    LEADER_ELECTION_NAMESPACE: opts.leaseNamespace,
+    LEADER_ELECTION_ID: `operator-${opts.shard}`,
+    HTTP_BIND_ADDRESS: '127.0.0.1',
+    HEALTH_PORT: '0',
+    METRICS_PORT: '0',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    ...opts.env,
+  };
+}
+
+/** An operator running in this test process, against the test cluster and database. */
+export async function startOperator(
+  opts: TestOperatorOptions,
+): Promise<{ operator: Operator; config: Config }> {
+  const config = loadConfig(testEnvironment(opts));
+  const kube = await KubeClient.fromFile(inject('kubeconfig'));
+  const log = createLogger(config.logLevel, undefined, { shard: opts.shard });
+  const operator = await Operator.start({
+    config,
+    kube,
+    log,
+    leaseTiming: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
+  });
+  return { operator, config };
+}
