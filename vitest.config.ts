@@ -6,6 +6,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          sequence: { groupOrder: 0 },
           include: ['operator/src/**/*.test.ts', 'operator/tools/**/*.test.ts', 'cdk8s/**/*.test.ts'],
           exclude: ['**/node_modules/**', 'cdk8s/imports/**'],
         },
@@ -13,6 +14,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 1 },
           include: ['test/**/*.test.ts'],
           globalSetup: ['test/setup/global.ts'],
           testTimeout: 120_000,

@@ -92,6 +92,9 @@ const Environment = z.object({
     .string()
     .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Lease name')
     .default('workspace-operator'),
+  LEADER_ELECTION_LEASE_DURATION_SECONDS: positiveInt(15, 3600),
+  LEADER_ELECTION_RENEW_DEADLINE_SECONDS: positiveInt(10, 3600),
+  LEADER_ELECTION_RETRY_PERIOD_SECONDS: positiveInt(2, 3600),
   POD_NAME: z.string().optional(),
   POD_NAMESPACE: z.string().optional(),
   RECONCILE_WORKERS: positiveInt(16, 256),
@@ -126,7 +129,15 @@ export interface Config {
   };
   plans: Record<string, number>;
   watchLabelSelector: string | undefined;
-  leaderElection: { enabled: boolean; namespace: string; name: string; identity: string };
+  leaderElection: {
+    enabled: boolean;
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+  };
   workers: number;
   http: { bindAddress: string; healthPort: number; metricsPort: number };
   logLevel: string;
@@ -157,6 +168,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   } catch {
     throw new OperatorError('Config', 'invalid configuration: DATABASE_URL: is not a valid URL');
   }
+  if (e.LEADER_ELECTION_RENEW_DEADLINE_SECONDS >= e.LEADER_ELECTION_LEASE_DURATION_SECONDS) {
+    throw new OperatorError(
+      'Config',
+      'invalid configuration: LEADER_ELECTION_RENEW_DEADLINE_SECONDS: must be shorter than LEADER_ELECTION_LEASE_DURATION_SECONDS',
+    );
+  }
   const databaseName = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!databaseName)
     throw new OperatorError('Config', 'invalid configuration: DATABASE_URL: must name a database');
@@ -180,6 +197,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       namespace: e.LEADER_ELECTION_NAMESPACE ?? e.POD_NAMESPACE ?? 'workspace-operator',
       name: e.LEADER_ELECTION_ID,
       identity: e.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
+      leaseDurationMs: e.LEADER_ELECTION_LEASE_DURATION_SECONDS * 1000,
+      renewDeadlineMs: e.LEADER_ELECTION_RENEW_DEADLINE_SECONDS * 1000,
+      retryPeriodMs: e.LEADER_ELECTION_RETRY_PERIOD_SECONDS * 1000,
     },
     workers: e.RECONCILE_WORKERS,
     http: { bindAddress: e.HTTP_BIND_ADDRESS, healthPort: e.HEALTH_PORT, metricsPort: e.METRICS_PORT },

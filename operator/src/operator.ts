@@ -14,7 +14,7 @@ import type { KubeClient } from './kube/client.js';
 import { Controller } from './kube/controller.js';
 import { EventRecorder } from './kube/events.js';
 import { Informer, keyOf, sleep, type CachedObject } from './kube/informer.js';
-import { DEFAULT_LEASE_TIMING, LeaderElector } from './kube/leader.js';
+import { LeaderElector } from './kube/leader.js';
 import { MANAGED_SELECTOR } from './kube/ownership.js';
 import { Resources, type ResourceType } from './kube/resources.js';
 import type { Logger } from './log.js';
@@ -29,7 +29,6 @@ export interface OperatorOptions {
   now?: () => Date;
   /** Called when the operator cannot go on (lost leadership); main exits the process, as controller-runtime does. */
   onFatal?: (reason: string) => void;
-  leaseTiming?: typeof DEFAULT_LEASE_TIMING;
 }
 
 const DB_RETRY_MS = 2_000;
@@ -134,7 +133,9 @@ export class Operator {
           namespace: config.leaderElection.namespace,
           name: config.leaderElection.name,
           identity: config.leaderElection.identity,
-          ...(opts.leaseTiming ?? DEFAULT_LEASE_TIMING),
+          leaseDurationMs: config.leaderElection.leaseDurationMs,
+          renewDeadlineMs: config.leaderElection.renewDeadlineMs,
+          retryPeriodMs: config.leaderElection.retryPeriodMs,
           log: log.child({ component: 'leader-election' }),
         })
       : undefined;

@@ -35,7 +35,14 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     let kubeconfig = process.env.KUBECONFIG;
     if (!kubeconfig) {
-      const cp = await startControlPlane(runDir, say);
+      const cp = await startControlPlane(runDir, {
+        log: say,
+        beforeControllerManager: async (path) => {
+          const client = await KubeClient.fromFile(path);
+          await installPrerequisites(new Api(client));
+          client.close();
+        },
+      });
       stops.push(cp.stop);
       kubeconfig = cp.kubeconfigPath;
     } else say(`using the cluster of KUBECONFIG=${kubeconfig}`);

@@ -36,7 +36,7 @@ export async function createAccount(
   api: Api,
   shard: string,
   name: string,
-  opts: { plan?: string; teammates?: Teammate[] } = {},
+  opts: { plan?: string; teammates?: Teammate[]; wait?: boolean } = {},
 ): Promise<void> {
   await api.create(Resources.Account, {
     metadata: { name, labels: { [SHARD_LABEL]: shard } },
@@ -46,6 +46,8 @@ export async function createAccount(
       teammates: opts.teammates ?? [{ email: `owner@${name}.example`, role: 'Owner' }],
     },
   });
+  // Workspaces live in the account's home namespace, which exists once the account is Ready.
+  if (opts.wait ?? true) await waitReady(api, Resources.Account, undefined, name);
 }
 
 export async function createWorkspace(

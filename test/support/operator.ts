@@ -26,6 +26,10 @@ export function testEnvironment(opts: TestOperatorOptions): Record<string, strin
     HEALTH_PORT: '0',
     METRICS_PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    // Short leases: a killed test operator is replaced within seconds.
+    LEADER_ELECTION_LEASE_DURATION_SECONDS: '3',
+    LEADER_ELECTION_RENEW_DEADLINE_SECONDS: '2',
+    LEADER_ELECTION_RETRY_PERIOD_SECONDS: '1',
     ...opts.env,
   };
 }
@@ -37,11 +41,6 @@ export async function startOperator(
   const config = loadConfig(testEnvironment(opts));
   const kube = await KubeClient.fromFile(inject('kubeconfig'));
   const log = createLogger(config.logLevel, undefined, { shard: opts.shard });
-  const operator = await Operator.start({
-    config,
-    kube,
-    log,
-    leaseTiming: { leaseDurationMs: 4_000, renewDeadlineMs: 3_000, retryPeriodMs: 500 },
-  });
+  const operator = await Operator.start({ config, kube, log });
   return { operator, config };
 }

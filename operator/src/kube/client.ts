@@ -28,7 +28,8 @@ export interface Impersonation {
   groups?: string[];
 }
 
-export type RequestObserver = (verb: Verb, status: number, seconds: number) => void;
+/** Sees every request: its verb, HTTP status (0 when none came), duration and path. */
+export type RequestObserver = (verb: Verb, status: number, seconds: number, path: string) => void;
 
 export interface KubeClientOptions {
   /** Requests are made as this user (the `Impersonate-User` header); the caller needs `impersonate` rights. */
@@ -241,7 +242,7 @@ export class KubeClient {
       return body;
     } finally {
       const seconds = (performance.now() - started) / 1000;
-      for (const o of this.observers) o(verb, status, seconds);
+      for (const o of this.observers) o(verb, status, seconds, opts.path);
     }
   }
 
@@ -258,7 +259,7 @@ export class KubeClient {
     const started = performance.now();
     const { res } = await this.open({ ...opts, verb: 'watch' }, idleTimeoutMs, signal);
     const status = res.statusCode ?? 0;
-    for (const o of this.observers) o('watch', status, (performance.now() - started) / 1000);
+    for (const o of this.observers) o('watch', status, (performance.now() - started) / 1000, opts.path);
     if (status < 200 || status >= 300) {
       const chunks: Buffer[] = [];
       for await (const chunk of res) chunks.push(chunk as Buffer);
