@@ -111,6 +111,40 @@ const Environment = z.object({
   CLIENT_CLUSTER_ROLE: clusterRoleName('view'),
   ACCOUNT_MANAGER_CLUSTER_ROLE: clusterRoleName('taskjuice-account-manager'),
   ACCOUNT_MEMBER_CLUSTER_ROLE: clusterRoleName('taskjuice-account-member'),
+  WEBHOOK_ENABLED: bool(true),
+  WEBHOOK_PORT: port(9443),
+  WEBHOOK_CERT_MODE: z
+    .enum(['self-signed', 'files'], {
+      message: 'must be self-signed (the operator keeps its own CA) or files (cert-manager)',
+    })
+    .default('self-signed'),
+  WEBHOOK_CERT_DIR: z.string().default('/tmp/k8s-webhook-server/serving-certs'),
+  WEBHOOK_SECRET_NAME: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a Secret name')
+    .default('workspace-operator-webhook-tls'),
+  WEBHOOK_CONFIGURATION_NAME: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'must be a ValidatingWebhookConfiguration name')
+    .default('workspace-operator'),
+  WEBHOOK_SERVICE_NAME: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a Service name')
+    .default('workspace-operator-webhook'),
+  WEBHOOK_DNS_NAMES: z.string().optional(),
+  WEBHOOK_IP_ADDRESSES: z.string().optional(),
+  WEBHOOK_CERT_VALIDITY_DAYS: positiveInt(90, 3650),
+  ACCEPT_BASE_URL: z
+    .url({ message: 'must be an https:// URL, e.g. https://portal.example.com/accept' })
+    .optional(),
+  INVITATION_TTL_HOURS: positiveInt(168, 8760),
+  SMTP_HOST: z.string().min(1).optional(),
+  SMTP_PORT: port(587),
+  SMTP_SECURE: bool(false),
+  SMTP_USERNAME: z.string().optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  SMTP_FROM: z.string().optional(),
+  SMTP_TLS_REJECT_UNAUTHORIZED: bool(true),
 });
 
 export interface Config {
@@ -148,7 +182,40 @@ export interface Config {
     accountManagerClusterRole: string;
     accountMemberClusterRole: string;
   };
+  /** The namespace the operator runs in (its Secrets and Lease live there). */
+  namespace: string;
+  webhook: {
+    enabled: boolean;
+    port: number;
+    certMode: 'self-signed' | 'files';
+    certDir: string;
+    secretName: string;
+    configurationName: string;
+    serviceName: string;
+    dnsNames: string[];
+    ipAddresses: string[];
+    certValidityDays: number;
+  };
+  invitations: { acceptBaseUrl: string; ttlMs: number };
+  /** Absent: invitation links go to the log instead of an email. */
+  smtp:
+    | {
+        host: string;
+        port: number;
+        secure: boolean;
+        username?: string | undefined;
+        password?: string | undefined;
+        from: string;
+        rejectUnauthorized: boolean;
+      }
+    | undefined;
 }
+
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 
 function formatIssues(error: z.ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || 'environment'}: ${i.message}`).join('; ');
@@ -174,6 +241,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       'invalid configuration: LEADER_ELECTION_RENEW_DEADLINE_SECONDS: must be shorter than LEADER_ELECTION_LEASE_DURATION_SECONDS',
     );
   }
+  if (e.SMTP_HOST && !e.SMTP_FROM) {
+    throw new OperatorError(
+      'Config',
+      'invalid configuration: SMTP_FROM: is required when SMTP_HOST is set (the sender address)',
+    );
+  }
+  if ((e.SMTP_USERNAME === undefined) !== (e.SMTP_PASSWORD === undefined)) {
+    throw new OperatorError(
+      'Config',
+      'invalid configuration: SMTP_USERNAME and SMTP_PASSWORD: set both or neither',
+    );
+  }
+  const namespace = e.POD_NAMESPACE ?? 'workspace-operator';
+  const service = `${e.WEBHOOK_SERVICE_NAME}.${namespace}.svc`;
   const databaseName = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!databaseName)
     throw new OperatorError('Config', 'invalid configuration: DATABASE_URL: must name a database');
@@ -194,7 +275,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     watchLabelSelector: e.WATCH_LABEL_SELECTOR,
     leaderElection: {
       enabled: e.LEADER_ELECTION,
-      namespace: e.LEADER_ELECTION_NAMESPACE ?? e.POD_NAMESPACE ?? 'workspace-operator',
+      namespace: e.LEADER_ELECTION_NAMESPACE ?? namespace,
       name: e.LEADER_ELECTION_ID,
       identity: e.POD_NAME ?? `${hostname()}-${randomBytes(3).toString('hex')}`,
       leaseDurationMs: e.LEADER_ELECTION_LEASE_DURATION_SECONDS * 1000,
@@ -211,5 +292,33 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       accountManagerClusterRole: e.ACCOUNT_MANAGER_CLUSTER_ROLE,
       accountMemberClusterRole: e.ACCOUNT_MEMBER_CLUSTER_ROLE,
     },
+    namespace,
+    webhook: {
+      enabled: e.WEBHOOK_ENABLED,
+      port: e.WEBHOOK_PORT,
+      certMode: e.WEBHOOK_CERT_MODE,
+      certDir: e.WEBHOOK_CERT_DIR,
+      secretName: e.WEBHOOK_SECRET_NAME,
+      configurationName: e.WEBHOOK_CONFIGURATION_NAME,
+      serviceName: e.WEBHOOK_SERVICE_NAME,
+      dnsNames: e.WEBHOOK_DNS_NAMES ? list(e.WEBHOOK_DNS_NAMES) : [service, `${service}.cluster.local`],
+      ipAddresses: list(e.WEBHOOK_IP_ADDRESSES),
+      certValidityDays: e.WEBHOOK_CERT_VALIDITY_DAYS,
+    },
+    invitations: {
+      acceptBaseUrl: e.ACCEPT_BASE_URL ?? `https://${service}/accept`,
+      ttlMs: e.INVITATION_TTL_HOURS * 3_600_000,
+    },
+    smtp: e.SMTP_HOST
+      ? {
+          host: e.SMTP_HOST,
+          port: e.SMTP_PORT,
+          secure: e.SMTP_SECURE,
+          username: e.SMTP_USERNAME,
+          password: e.SMTP_PASSWORD,
+          from: e.SMTP_FROM ?? '',
+          rejectUnauthorized: e.SMTP_TLS_REJECT_UNAUTHORIZED,
+        }
+      : undefined,
   };
 }

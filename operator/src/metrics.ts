@@ -46,8 +46,8 @@ export class Metrics {
 
   readonly apiRequests = new Counter({
     name: 'rest_client_requests_total',
-    help: 'Requests to the Kubernetes API per verb and HTTP status code.',
-    labelNames: ['verb', 'code'] as const,
+    help: 'Requests to the Kubernetes API per verb, resource (plural, with subresource) and HTTP status code.',
+    labelNames: ['verb', 'resource', 'code'] as const,
     registers: [this.registry],
   });
 
@@ -91,8 +91,8 @@ export class Metrics {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }
 
-  observeApiRequest = (verb: Verb, status: number, seconds: number): void => {
-    this.apiRequests.inc({ verb, code: String(status) });
+  observeApiRequest = (verb: Verb, status: number, seconds: number, path: string): void => {
+    this.apiRequests.inc({ verb, resource: resourceOfPath(path), code: String(status) });
     this.apiRequestSeconds.observe({ verb }, seconds);
   };
 
@@ -105,4 +105,18 @@ export class Metrics {
     }
     return sum;
   }
+}
+
+/**
+ * The resource a REST path addresses: `/apis/coordination.k8s.io/v1/namespaces/x/leases/y` is `leases`,
+ * `…/workspaces/y/status` is `workspaces/status`.
+ */
+export function resourceOfPath(path: string): string {
+  const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
+  // /api/v1/... or /apis/group/version/...
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
+  const [plural, , subresource] = rest;
+  if (!plural) return 'unknown';
+  return subresource ? `${plural}/${subresource}` : plural;
 }
