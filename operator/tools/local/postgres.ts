@@ -22,7 +22,7 @@ export interface LocalPostgres {
   stop(): Promise<void>;
 }
 
-function binDir(): string {
+export function binDir(): string {
   try {
     const dir = execFileSync('pg_config', ['--bindir'], { encoding: 'utf8' }).trim();
     if (existsSync(join(dir, 'initdb'))) return dir;
@@ -47,9 +47,33 @@ function serverUser(): { uid?: number; gid?: number } {
 export const OPERATOR_DATABASE = 'workspaces';
 export const OPERATOR_ROLE = 'workspace_operator';
 
+export interface PostgresOptions {
+  /**
+   * Server settings (`-c name=value`) that replace or add to the defaults below, e.g. the stock
+   * `max_locks_per_transaction: '64'` for a benchmark of what an untuned server does.
+   */
+  settings?: Record<string, string>;
+}
+
+/** The defaults: a throw-away server with room for many tenants and connections. */
+const DEFAULT_SETTINGS: Record<string, string> = {
+  listen_addresses: '127.0.0.1',
+  // No durability needed.
+  fsync: 'off',
+  synchronous_commit: 'off',
+  full_page_writes: 'off',
+  max_connections: '400',
+  max_locks_per_transaction: '512',
+  shared_buffers: '256MB',
+  // Every statement goes to the log, so the tests can prove that no password ever reaches it.
+  log_statement: 'all',
+  log_min_error_statement: 'error',
+};
+
 export async function startPostgres(
   runDir: string,
   log: (line: string) => void = () => {},
+  options: PostgresOptions = {},
 ): Promise<LocalPostgres> {
   const bin = binDir();
   const user = serverUser();
@@ -95,26 +119,10 @@ export async function startPostgres(
       String(port),
       '-k',
       sockets,
-      '-c',
-      'listen_addresses=127.0.0.1',
-      // A throw-away server: no durability needed, and room for many tenants and connections.
-      '-c',
-      'fsync=off',
-      '-c',
-      'synchronous_commit=off',
-      '-c',
-      'full_page_writes=off',
-      '-c',
-      'max_connections=400',
-      '-c',
-      'max_locks_per_transaction=512',
-      '-c',
-      'shared_buffers=256MB',
-      // Every statement goes to the log, so the tests can prove that no password ever reaches it.
-      '-c',
-      'log_statement=all',
-      '-c',
-      'log_min_error_statement=error',
+      ...Object.entries({ ...DEFAULT_SETTINGS, ...options.settings }).flatMap(([k, v]) => [
+        '-c',
+        `${k}=${v}`,
+      ]),
     ],
     { uid: user.uid, gid: user.gid, cwd: dir },
   );
