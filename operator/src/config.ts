@@ -134,6 +134,7 @@ const Environment = z.object({
   WEBHOOK_DNS_NAMES: z.string().optional(),
   WEBHOOK_IP_ADDRESSES: z.string().optional(),
   WEBHOOK_CERT_VALIDITY_DAYS: positiveInt(90, 3650),
+  CLAIM_GRACE_SECONDS: positiveInt(30, 86400),
   ACCEPT_BASE_URL: z
     .url({ message: 'must be an https:// URL, e.g. https://portal.example.com/accept' })
     .optional(),
@@ -195,6 +196,8 @@ export interface Config {
     dnsNames: string[];
     ipAddresses: string[];
     certValidityDays: number;
+    /** How long a staff/client claim may exist without the object that backs it before it is reclaimed. */
+    claimGraceMs: number;
   };
   invitations: { acceptBaseUrl: string; ttlMs: number };
   /** Absent: invitation links go to the log instead of an email. */
@@ -304,6 +307,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dnsNames: e.WEBHOOK_DNS_NAMES ? list(e.WEBHOOK_DNS_NAMES) : [service, `${service}.cluster.local`],
       ipAddresses: list(e.WEBHOOK_IP_ADDRESSES),
       certValidityDays: e.WEBHOOK_CERT_VALIDITY_DAYS,
+      claimGraceMs: e.CLAIM_GRACE_SECONDS * 1000,
     },
     invitations: {
       acceptBaseUrl: e.ACCEPT_BASE_URL ?? `https://${service}/accept`,

@@ -4,6 +4,9 @@ import type { Config } from './config.js';
 import { AccountReconciler } from './controllers/account/reconcile.js';
 import type { Caches, ControllerContext } from './controllers/context.js';
 import { WorkspaceReconciler } from './controllers/workspace/reconcile.js';
+import { ClaimReconciler } from './controllers/claims/reconcile.js';
+import { Webhook } from './webhook/index.js';
+import { CLAIM_COMPONENT } from './webhook/claims.js';
 import { Database } from './db/database.js';
 import { TenantInventory } from './db/inventory.js';
 import { tenantNames } from './db/names.js';
@@ -44,7 +47,8 @@ export class Operator {
   readonly db: Database;
   readonly inventory: TenantInventory;
   readonly caches: Caches;
-  readonly controllers: { account: Controller; workspace: Controller };
+  readonly controllers: { account: Controller; workspace: Controller; claims: Controller };
+  webhook: Webhook | undefined;
   readonly leader: LeaderElector | undefined;
   private readonly abort = new AbortController();
   private readonly background: Promise<unknown>[] = [];
@@ -73,9 +77,10 @@ export class Operator {
     });
     this.inventory = new TenantInventory(this.db, config.database.namePrefix);
 
-    const informer = (resource: ResourceType, labelSelector: string | undefined) =>
+    const informer = (resource: ResourceType, labelSelector: string | undefined, namespace?: string) =>
       new Informer(this.api, resource, {
         labelSelector,
+        namespace,
         watchTimeoutSeconds: config.watchTimeoutSeconds,
         log: log.child({ component: 'informer', kind: resource.kind }),
       });
@@ -89,6 +94,11 @@ export class Operator {
       networkPolicies: informer(Resources.NetworkPolicy, MANAGED_SELECTOR),
       secrets: informer(Resources.Secret, MANAGED_SELECTOR),
       quotas: informer(Resources.ResourceQuota, MANAGED_SELECTOR),
+      claims: informer(
+        Resources.ConfigMap,
+        `${MANAGED_SELECTOR},${Labels.component}=${CLAIM_COMPONENT}`,
+        config.namespace,
+      ),
     };
 
     const ctx: ControllerContext = {
@@ -105,7 +115,7 @@ export class Operator {
       now: opts.now ?? (() => new Date()),
     };
     const controllerLog = log.child({ component: 'controller' });
-    const controller = (reconciler: AccountReconciler | WorkspaceReconciler) =>
+    const controller = (reconciler: AccountReconciler | WorkspaceReconciler | ClaimReconciler) =>
       new Controller(
         {
           name: reconciler.name,
@@ -125,6 +135,9 @@ export class Operator {
     this.controllers = {
       account: controller(new AccountReconciler(ctx)),
       workspace: controller(new WorkspaceReconciler(ctx)),
+      claims: controller(
+        new ClaimReconciler(ctx, this.caches.claims, config.namespace, config.webhook.claimGraceMs),
+      ),
     };
     this.wireEvents();
 
@@ -143,7 +156,7 @@ export class Operator {
 
   /** Maps every event to the keys it concerns. Duplicate keys merge in the queues. */
   private wireEvents(): void {
-    const { account, workspace } = this.controllers;
+    const { account, workspace, claims } = this.controllers;
     const { caches } = this;
     const workspacesOf = (accountName: string) => {
       for (const ws of caches.workspaces.inNamespace(accountName)) workspace.enqueue(keyOf(ws));
@@ -152,15 +165,20 @@ export class Operator {
     caches.accounts.on({
       add: (a) => {
         account.enqueue(a.metadata.name);
+        claims.enqueue(a.metadata.name);
         workspacesOf(a.metadata.name);
       },
       update: (old, a) => {
         account.enqueue(a.metadata.name);
+        claims.enqueue(a.metadata.name);
         // Teammates feed the staff binding of every workspace; the uid feeds their namespaces' owner reference.
         if (old.metadata.generation !== a.metadata.generation || old.metadata.uid !== a.metadata.uid)
           workspacesOf(a.metadata.name);
       },
-      delete: (a) => workspacesOf(a.metadata.name),
+      delete: (a) => {
+        claims.enqueue(a.metadata.name);
+        workspacesOf(a.metadata.name);
+      },
     });
     caches.workspaces.on({
       add: (w) => {
@@ -174,6 +192,7 @@ export class Operator {
       },
     });
     const invitationChanged = (inv: CachedObject) => {
+      if (inv.metadata.namespace) claims.enqueue(inv.metadata.namespace);
       const ws = (inv.spec as { workspace?: unknown } | undefined)?.workspace;
       if (typeof ws === 'string' && inv.metadata.namespace)
         workspace.enqueue(`${inv.metadata.namespace}/${ws}`);
@@ -200,6 +219,11 @@ export class Operator {
     ]) {
       informer.on({ update: (_, o) => child(o), delete: child });
     }
+    const claimChanged = (c: CachedObject) => {
+      const acct = c.metadata.labels?.[Labels.account];
+      if (acct) claims.enqueue(acct);
+    };
+    caches.claims.on({ add: claimChanged, update: (_, c) => claimChanged(c), delete: claimChanged });
   }
 
   static async start(opts: OperatorOptions): Promise<Operator> {
@@ -224,6 +248,7 @@ export class Operator {
       healthHandler([
         { name: 'informers', ok: () => this.synced },
         { name: 'database', ok: () => this.databaseReady() },
+        { name: 'webhook', ok: () => !this.opts.config.webhook.enabled || this.webhook !== undefined },
       ]),
       config.http.bindAddress,
       config.http.healthPort,
@@ -249,6 +274,8 @@ export class Operator {
           this.opts.log.info('starting controllers');
           this.controllers.account.start();
           this.controllers.workspace.start();
+          // Claims exist for the webhook; without it nothing creates or needs them.
+          if (this.opts.config.webhook.enabled) this.controllers.claims.start();
         }),
       );
     };
@@ -263,7 +290,31 @@ export class Operator {
         }),
       );
     } else startControllers();
+    if (config.webhook.enabled) this.background.push(this.startWebhook(signal));
     log.info({ healthPort: health.port, metricsPort: metrics.port }, 'operator started');
+  }
+
+  /**
+   * Every replica serves the webhook, once its caches are synced: answering earlier would count workspaces in an
+   * empty cache. Until then the replica is not ready, and the API server's calls go to a replica that is.
+   */
+  private async startWebhook(signal: AbortSignal): Promise<void> {
+    await Promise.all(Object.values(this.caches).map((i) => i.waitForSync(signal)));
+    while (!signal.aborted && !this.webhook) {
+      try {
+        this.webhook = await Webhook.start({
+          config: this.opts.config,
+          api: this.api,
+          caches: this.caches,
+          metrics: this.metrics,
+          log: this.opts.log.child({ component: 'webhook' }),
+          signal,
+        });
+      } catch (err) {
+        this.opts.log.warn({ err: errorMessage(err) }, 'webhook could not start; retrying');
+        await sleep(DB_RETRY_MS, signal);
+      }
+    }
   }
 
   /** Caches synced and the tenant inventory loaded: controllers may act on what they read. */
@@ -329,7 +380,7 @@ export class Operator {
   }
 
   private async stopControllers(): Promise<void> {
-    await Promise.all([this.controllers.account.stop(), this.controllers.workspace.stop()]);
+    await Promise.all(Object.values(this.controllers).map((c) => c.stop()));
   }
 
   /** Graceful stop: no new work, in-flight reconciles finish, the Lease is released, everything closes. */
@@ -338,6 +389,7 @@ export class Operator {
     await this.stopControllers();
     this.abort.abort();
     await Promise.allSettled(this.background);
+    await this.webhook?.stop();
     await Promise.all(this.servers.map((s) => s.close()));
     await this.db.close();
     this.opts.kube.close();

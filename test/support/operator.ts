@@ -21,6 +21,12 @@ export function testEnvironment(opts: TestOperatorOptions): Record<string, strin
     DATABASE_URL: opts.databaseUrl ?? inject('databaseUrl'),
     WATCH_LABEL_SELECTOR: `${SHARD_LABEL}=${opts.shard}`,
     LEADER_ELECTION_NAMESPACE: opts.leaseNamespace,
+    POD_NAMESPACE: opts.leaseNamespace,
+    // Every test operator serves its webhook on a port of its own; only tests that register it are affected.
+    WEBHOOK_PORT: '0',
+    WEBHOOK_DNS_NAMES: 'localhost',
+    WEBHOOK_IP_ADDRESSES: '127.0.0.1',
+    WEBHOOK_CONFIGURATION_NAME: `webhook-${opts.shard}`,
     LEADER_ELECTION_ID: `operator-${opts.shard}`,
     HTTP_BIND_ADDRESS: '127.0.0.1',
     HEALTH_PORT: '0',

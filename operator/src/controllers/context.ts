@@ -15,6 +15,8 @@ export interface Caches {
   networkPolicies: Informer;
   secrets: Informer;
   quotas: Informer;
+  /** The staff/client claims, ConfigMaps in the operator's namespace. */
+  claims: Informer;
 }
 
 /** What every reconciler works with. */

@@ -156,12 +156,12 @@ export class Api {
     r: ResourceType,
     ref: ObjectRef,
     ops: unknown[],
-    opts: { subresource?: string } = {},
+    opts: { subresource?: string; dryRun?: boolean } = {},
   ): Promise<unknown> {
     return this.client.request({
       method: 'PATCH',
       path: resourcePath(r, { ...ref, subresource: opts.subresource }),
-      query: { fieldManager: FIELD_MANAGER },
+      query: { fieldManager: FIELD_MANAGER, dryRun: opts.dryRun ? 'All' : undefined },
       contentType: 'application/json-patch+json',
       body: ops,
     });

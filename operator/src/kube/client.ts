@@ -73,6 +73,7 @@ export class KubeClient {
   private headers: Record<string, string> = {};
   private headersAt = 0;
   private readonly observers: RequestObserver[] = [];
+  private readonly warningObservers: ((warning: string) => void)[] = [];
 
   private constructor(
     private readonly config: KubeConfig,
@@ -114,6 +115,11 @@ export class KubeClient {
 
   onRequest(observer: RequestObserver): void {
     this.observers.push(observer);
+  }
+
+  /** Sees every `Warning` header the API server sends (admission webhook warnings among them). */
+  onWarning(observer: (warning: string) => void): void {
+    this.warningObservers.push(observer);
   }
 
   close(): void {
@@ -227,6 +233,13 @@ export class KubeClient {
     try {
       const { res } = await this.open(opts, opts.timeoutMs ?? this.options.timeoutMs ?? 30_000);
       status = res.statusCode ?? 0;
+      if (this.warningObservers.length > 0) {
+        const header = res.headers.warning;
+        // RFC 7234 warnings as the API server writes them: 299 - "text", comma-separated.
+        for (const match of String(header ?? '').matchAll(/299 - "((?:[^"\\]|\\.)*)"/g)) {
+          for (const o of this.warningObservers) o((match[1] ?? '').replace(/\\(.)/g, '$1'));
+        }
+      }
       const chunks: Buffer[] = [];
       for await (const chunk of res) chunks.push(chunk as Buffer);
       const text = Buffer.concat(chunks).toString('utf8');

@@ -66,6 +66,8 @@ const WatchEvent = (raw: unknown): { type: string; object: unknown } | undefined
  */
 export class Informer {
   private readonly store = new Map<string, CachedObject>();
+  /** Keys by namespace, so that "the objects of one namespace" costs their number, not the cache's size. */
+  private readonly byNamespace = new Map<string, Set<string>>();
   private readonly handlers: InformerHandlers[] = [];
   private resourceVersion = '';
   private synced = false;
@@ -105,7 +107,30 @@ export class Informer {
 
   /** Objects in one namespace. */
   *inNamespace(namespace: string): Generator<CachedObject> {
-    for (const obj of this.store.values()) if (obj.metadata.namespace === namespace) yield obj;
+    for (const key of this.byNamespace.get(namespace) ?? []) {
+      const obj = this.store.get(key);
+      if (obj) yield obj;
+    }
+  }
+
+  private put(key: string, obj: CachedObject): void {
+    this.store.set(key, obj);
+    const ns = obj.metadata.namespace;
+    if (ns === undefined) return;
+    let keys = this.byNamespace.get(ns);
+    if (!keys) this.byNamespace.set(ns, (keys = new Set()));
+    keys.add(key);
+  }
+
+  private remove(key: string): CachedObject | undefined {
+    const obj = this.store.get(key);
+    if (!obj) return undefined;
+    this.store.delete(key);
+    const ns = obj.metadata.namespace;
+    const keys = ns === undefined ? undefined : this.byNamespace.get(ns);
+    keys?.delete(key);
+    if (ns !== undefined && keys?.size === 0) this.byNamespace.delete(ns);
+    return obj;
   }
 
   waitForSync(signal?: AbortSignal): Promise<void> {
@@ -129,12 +154,12 @@ export class Informer {
     const key = keyOf(obj);
     const current = this.store.get(key);
     if (current && Number(current.metadata.resourceVersion) >= Number(obj.metadata.resourceVersion)) return;
-    this.store.set(key, obj);
+    this.put(key, obj);
   }
 
   /** Removes an object the operator just deleted, for the same reason. */
   forget(key: string): void {
-    this.store.delete(key);
+    this.remove(key);
   }
 
   /**
@@ -187,10 +212,10 @@ export class Informer {
       seen.add(key);
       this.upsert(key, obj);
     }
-    for (const [key, obj] of this.store) {
+    for (const key of [...this.store.keys()]) {
       if (!seen.has(key)) {
-        this.store.delete(key);
-        for (const h of this.handlers) h.delete?.(obj);
+        const obj = this.remove(key);
+        if (obj) for (const h of this.handlers) h.delete?.(obj);
       }
     }
     this.resourceVersion = resourceVersion;
@@ -202,7 +227,7 @@ export class Informer {
 
   private upsert(key: string, obj: CachedObject): void {
     const old = this.store.get(key);
-    this.store.set(key, obj);
+    this.put(key, obj);
     if (!old) for (const h of this.handlers) h.add?.(obj);
     else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
       for (const h of this.handlers) h.update?.(old, obj);
@@ -263,8 +288,7 @@ export class Informer {
     if (event.type === 'BOOKMARK') return;
     const key = keyOf(obj);
     if (event.type === 'DELETED') {
-      const old = this.store.get(key);
-      this.store.delete(key);
+      const old = this.remove(key);
       for (const h of this.handlers) h.delete?.(old ?? obj);
     } else this.upsert(key, obj);
   }

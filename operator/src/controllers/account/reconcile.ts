@@ -14,7 +14,8 @@ import type { Reconciler, Result } from '../../kube/controller.js';
 import type { CachedObject } from '../../kube/informer.js';
 import { Resources } from '../../kube/resources.js';
 import type { ControllerContext } from '../context.js';
-import { describeIssues, writeStatus } from '../status.js';
+import { describeIssues } from '../../api/issues.js';
+import { writeStatus } from '../status.js';
 import {
   QUOTA_NAME,
   QUOTA_RESOURCE,

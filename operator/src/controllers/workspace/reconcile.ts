@@ -7,7 +7,6 @@ import {
   stalledConditions,
   type ConditionInput,
 } from '../../api/conditions.js';
-import { canonicalOrSelf } from '../../api/email.js';
 import type { Condition } from '../../api/meta.js';
 import { AccountSpec } from '../../api/v1alpha1/account.js';
 import { Annotations } from '../../api/v1alpha1/group.js';
@@ -22,7 +21,9 @@ import type { CachedObject } from '../../kube/informer.js';
 import { Resources } from '../../kube/resources.js';
 import type { Logger } from '../../log.js';
 import type { ControllerContext } from '../context.js';
-import { describeIssues, writeStatus } from '../status.js';
+import { invitationState, isMember } from '../invitation/state.js';
+import { describeIssues } from '../../api/issues.js';
+import { writeStatus } from '../status.js';
 import {
   CLIENTS_BINDING,
   FINALIZER,
@@ -225,17 +226,8 @@ export class WorkspaceReconciler implements Reconciler {
   private clientsOf(account: string, slug: string): string[] {
     const emails = new Set<string>();
     for (const inv of this.ctx.caches.invitations.inNamespace(account)) {
-      const spec = inv.spec as { workspace?: string; email?: string; revoked?: boolean } | undefined;
-      const phase = (inv.status as { phase?: string } | undefined)?.phase;
-      if (
-        spec?.workspace === slug &&
-        !spec.revoked &&
-        phase === 'Accepted' &&
-        spec.email &&
-        !inv.metadata.deletionTimestamp
-      ) {
-        emails.add(canonicalOrSelf(spec.email));
-      }
+      const state = invitationState(inv);
+      if (state.workspace === slug && state.email && isMember(state)) emails.add(state.email);
     }
     return [...emails].sort();
   }

@@ -1,0 +1,56 @@
+import { AccountSpec } from '../api/v1alpha1/account.js';
+import type { Config } from '../config.js';
+import type { Caches } from '../controllers/context.js';
+import { holdsClient, invitationState } from '../controllers/invitation/state.js';
+import type { Api } from '../kube/api.js';
+import type { CachedObject } from '../kube/informer.js';
+import { Resources } from '../kube/resources.js';
+import { SYSTEM_DELETERS, type WebhookView } from './view.js';
+
+/** The webhook's view of the cluster, from the operator's informers; parsed specs are kept per object version. */
+export class CacheView implements WebhookView {
+  private readonly specs = new WeakMap<CachedObject, AccountSpec | undefined>();
+
+  constructor(
+    private readonly caches: Caches,
+    private readonly api: Api,
+    private readonly config: Config,
+    private readonly selfUsername: string,
+  ) {}
+
+  account(name: string): AccountSpec | undefined {
+    const obj = this.caches.accounts.get(name);
+    if (!obj || obj.metadata.deletionTimestamp) return undefined;
+    if (!this.specs.has(obj)) this.specs.set(obj, AccountSpec.safeParse(obj.spec).data);
+    return this.specs.get(obj);
+  }
+
+  workspaces(account: string): string[] {
+    return [...this.caches.workspaces.inNamespace(account)].map((w) => w.metadata.name);
+  }
+
+  clients(account: string): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const inv of this.caches.invitations.inNamespace(account)) {
+      const s = invitationState(inv);
+      if (!s.email || !s.workspace || !holdsClient(s)) continue;
+      out.set(s.email, [...(out.get(s.email) ?? []), s.workspace]);
+    }
+    return out;
+  }
+
+  plan(name: string | undefined): { limit: number; resolved: boolean } {
+    const limit = name === undefined ? undefined : this.config.plans[name];
+    return limit === undefined ? { limit: 1, resolved: false } : { limit, resolved: true };
+  }
+
+  async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
+    const ns = (await this.api.get(Resources.Namespace, { name })) as
+      { metadata?: { labels?: Record<string, string> } } | undefined;
+    return ns ? (ns.metadata?.labels ?? {}) : undefined;
+  }
+
+  isSystem(username: string): boolean {
+    return username === this.selfUsername || SYSTEM_DELETERS.includes(username);
+  }
+}

@@ -1,0 +1,85 @@
+import { canonicalEmail } from '../../api/email.js';
+import { describeIssues } from '../../api/issues.js';
+import { ACCOUNT_NAME_PATTERN, AccountSpec } from '../../api/v1alpha1/account.js';
+import { Labels } from '../../api/v1alpha1/group.js';
+import type { AdmissionRequest } from '../review.js';
+import { teammatesOf, type WebhookView } from '../view.js';
+import { ReviewedObject, allowed, denied, plural, type Decision } from './decision.js';
+
+const RESERVED = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+/** Accounts: a valid spec, a name that can be its home namespace, no teammate who is a client, no deletion with workspaces. */
+export async function validateAccount(req: AdmissionRequest, view: WebhookView): Promise<Decision> {
+  if (req.operation === 'DELETE') {
+    const name = req.name ?? ReviewedObject.safeParse(req.oldObject).data?.metadata.name ?? '';
+    const workspaces = view.workspaces(name);
+    if (workspaces.length > 0) {
+      return denied(
+        `account ${name} still has ${plural(workspaces.length, 'workspace')} (${workspaces.slice(0, 5).join(', ')}${workspaces.length > 5 ? ', …' : ''}); delete its workspaces before the account`,
+      );
+    }
+    return allowed();
+  }
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allowed();
+
+  const obj = ReviewedObject.safeParse(req.object);
+  if (!obj.success) return denied(`the Account is malformed: ${describeIssues(obj.error.issues, 'object')}`);
+  const name = obj.data.metadata.name;
+  const spec = AccountSpec.safeParse(obj.data.spec);
+  if (!spec.success) return denied(describeIssues(spec.error.issues, 'spec'));
+
+  if (req.operation === 'CREATE') {
+    if (!new RegExp(ACCOUNT_NAME_PATTERN).test(name) || RESERVED.includes(name) || name.startsWith('kube-')) {
+      return denied(
+        `metadata.name "${name}" must be a DNS label (at most 63 lower-case letters, digits and hyphens, no leading or trailing hyphen) and not a reserved namespace (default, kube-*), because it names the account's home namespace`,
+      );
+    }
+    const labels = await view.namespaceLabels(name);
+    if (labels && !(labels[Labels.account] === name && labels[Labels.component] === 'home')) {
+      return denied(
+        `namespace ${name} already exists and is not an account's home; choose another name for the account`,
+      );
+    }
+  }
+
+  // A quick look at the caches: a teammate who is already a client is refused with where they are a client.
+  // The atomic decision is the reservation the server makes for every teammate after this.
+  const clients = view.clients(name);
+  for (const [i, t] of spec.data.teammates.entries()) {
+    const email = canonicalEmail(t.email);
+    if (!email.ok) continue;
+    const workspaces = clients.get(email.email);
+    if (workspaces) {
+      return denied(
+        `spec.teammates[${i}].email: ${email.email} is a client of workspace ${workspaces.join(', ')} in account ${name}; a person cannot be both a teammate and a client of one account (revoke the invitation first, or use another address)`,
+      );
+    }
+  }
+
+  const warnings: string[] = [];
+  const plan = view.plan(spec.data.plan);
+  if (!plan.resolved) {
+    warnings.push(
+      `plan ${spec.data.plan ?? '(none)'} is not in the plan catalog; account ${name} may have 1 workspace`,
+    );
+  }
+  const count = view.workspaces(name).length;
+  if (count > plan.limit) {
+    warnings.push(
+      `account ${name} has ${count} workspaces, more than its plan allows (${plan.limit}); no new workspace can be created`,
+    );
+  }
+  // Teammates the account already had hold their claims; only the new ones need reserving.
+  const before = new Set(
+    req.operation === 'UPDATE'
+      ? teammatesOf(AccountSpec.safeParse(ReviewedObject.safeParse(req.oldObject).data?.spec).data).keys()
+      : [],
+  );
+  const claims = spec.data.teammates.flatMap((t) => {
+    const email = canonicalEmail(t.email);
+    return email.ok && !before.has(email.email)
+      ? [{ account: name, email: email.email, population: 'staff' as const }]
+      : [];
+  });
+  return allowed(warnings, claims);
+}

@@ -1,0 +1,28 @@
+import { z } from 'zod';
+import { ObjectMeta } from '../../api/meta.js';
+import type { Verdict } from '../review.js';
+
+/** A person reserved for one population of one account, through the atomic point (see claims.ts). */
+export interface ClaimRequest {
+  account: string;
+  email: string;
+  population: 'staff' | 'client';
+}
+
+/** A validator's answer: the verdict, and the reservations to make before an allow stands. */
+export interface Decision extends Verdict {
+  claims?: ClaimRequest[];
+}
+
+export const allowed = (warnings: string[] = [], claims: ClaimRequest[] = []): Decision => ({
+  allowed: true,
+  warnings,
+  claims,
+});
+export const denied = (message: string): Decision => ({ allowed: false, message });
+
+/** The envelope of the object under review; spec is parsed by each kind's schema. */
+export const ReviewedObject = z.looseObject({ metadata: ObjectMeta, spec: z.unknown().optional() });
+export type ReviewedObject = z.infer<typeof ReviewedObject>;
+
+export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

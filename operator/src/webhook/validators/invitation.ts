@@ -1,0 +1,38 @@
+import { canonicalEmail } from '../../api/email.js';
+import { describeIssues } from '../../api/issues.js';
+import { ClientInvitationSpec } from '../../api/v1alpha1/clientinvitation.js';
+import type { AdmissionRequest } from '../review.js';
+import { roleOf, teammatesOf, type WebhookView } from '../view.js';
+import { ReviewedObject, allowed, denied, type Decision } from './decision.js';
+
+/** Invitations: into an existing workspace of the account, by an Owner or Admin, never for a teammate. */
+export async function validateInvitation(req: AdmissionRequest, view: WebhookView): Promise<Decision> {
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allowed();
+  const obj = ReviewedObject.safeParse(req.object);
+  if (!obj.success)
+    return denied(`the ClientInvitation is malformed: ${describeIssues(obj.error.issues, 'object')}`);
+  const spec = ClientInvitationSpec.safeParse(obj.data.spec);
+  if (!spec.success) return denied(describeIssues(spec.error.issues, 'spec'));
+  if (req.operation === 'UPDATE') return allowed();
+
+  const account = req.namespace ?? '';
+  const accountSpec = view.account(account);
+  if (!accountSpec) return denied(`namespace ${account} is not the home namespace of an Account`);
+  if (roleOf(accountSpec, req.userInfo.username) === 'Member') {
+    return denied('inviting clients requires the Owner or Admin role');
+  }
+  if (!view.workspaces(account).includes(spec.data.workspace)) {
+    return denied(
+      `spec.workspace: workspace ${spec.data.workspace} does not exist in account ${account}; create the Workspace first`,
+    );
+  }
+  const email = canonicalEmail(spec.data.email);
+  if (!email.ok) return denied(`spec.email: ${email.reason}`);
+  const role = teammatesOf(accountSpec).get(email.email);
+  if (role) {
+    return denied(
+      `spec.email: ${email.email} is a teammate (${role}) of account ${account}; a teammate cannot also be a client of the same account (invite a different address for client access)`,
+    );
+  }
+  return allowed([], [{ account, email: email.email, population: 'client' }]);
+}

@@ -1,0 +1,369 @@
+import { describe, expect, it } from 'vitest';
+import type { AccountSpec } from '../../api/v1alpha1/account.js';
+import type { AdmissionRequest } from '../review.js';
+import type { WebhookView } from '../view.js';
+import { validate } from './index.js';
+
+const acme: AccountSpec = {
+  displayName: 'Acme',
+  plan: 'growth',
+  teammates: [
+    { email: 'Olivia@Acme.example', role: 'Owner' },
+    { email: 'adam@acme.example', role: 'Admin' },
+    { email: 'mia@acme.example', role: 'Member' },
+  ],
+};
+
+function view(
+  state: {
+    workspaces?: string[];
+    clients?: Map<string, string[]>;
+    namespaces?: Record<string, Record<string, string>>;
+  } = {},
+): WebhookView {
+  return {
+    account: (name) => (name === 'acme' ? acme : undefined),
+    workspaces: (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
+    clients: () => state.clients ?? new Map(),
+    plan: (name) => {
+      const limits: Record<string, number> = { starter: 1, growth: 5, scale: 25 };
+      const limit = name === undefined ? undefined : limits[name];
+      return limit === undefined ? { limit: 1, resolved: false } : { limit, resolved: true };
+    },
+    namespaceLabels: async (name) => state.namespaces?.[name],
+    isSystem: (user) => user === 'system:serviceaccount:kube-system:namespace-controller',
+  };
+}
+
+let uid = 0;
+function request(
+  kind: string,
+  operation: AdmissionRequest['operation'],
+  fields: Partial<AdmissionRequest> & { user?: string },
+): AdmissionRequest {
+  const group = kind === 'Namespace' ? '' : 'taskjuice.io';
+  const version = kind === 'Namespace' ? 'v1' : 'v1alpha1';
+  return {
+    uid: String(++uid),
+    kind: { group, version, kind },
+    resource: { group, version, resource: `${kind.toLowerCase()}s` },
+    operation,
+    userInfo: { username: fields.user ?? 'gitops-controller', groups: [] },
+    ...fields,
+  };
+}
+
+const ws = (
+  name: string,
+  spec: Record<string, unknown> = { displayName: 'Client' },
+  annotations?: Record<string, string>,
+) => ({
+  metadata: { name, namespace: 'acme', annotations },
+  spec,
+});
+
+describe('Workspace rules', () => {
+  it('rejects a create beyond the plan with the product wording, and warns on the last slot', async () => {
+    const full = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('six') }),
+      view({ workspaces: ['a', 'b', 'c', 'd', 'e'] }),
+    );
+    expect(full).toMatchObject({
+      allowed: false,
+      message: 'plan growth allows 5 workspaces; upgrade the plan or delete a workspace',
+    });
+    const last = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('five') }),
+      view({ workspaces: ['a', 'b', 'c', 'd'] }),
+    );
+    expect(last.allowed).toBe(true);
+    expect(last.warnings?.[0]).toMatch(/account acme now uses 5 of 5 workspaces of plan growth/);
+  });
+
+  it('requires the Owner or Admin role of teammates, and leaves other identities to RBAC', async () => {
+    const asMember = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('web'), user: 'MIA@acme.example' }),
+      view(),
+    );
+    expect(asMember).toMatchObject({
+      allowed: false,
+      message: 'creating workspaces requires the Owner or Admin role',
+    });
+    for (const user of [
+      'olivia@acme.example',
+      'adam@acme.example',
+      'system:serviceaccount:argocd:argocd-application-controller',
+    ]) {
+      expect(
+        (
+          await validate(
+            request('Workspace', 'CREATE', { namespace: 'acme', object: ws('web'), user }),
+            view(),
+          )
+        ).allowed,
+      ).toBe(true);
+    }
+  });
+
+  it('says what the slug rule is', async () => {
+    const v = await validate(request('Workspace', 'CREATE', { namespace: 'acme', object: ws('a') }), view());
+    expect(v.message).toBe(
+      'metadata.name (the slug) "a" must be 2 to 50 characters of lower-case letters, digits and hyphens, with no leading or trailing hyphen',
+    );
+  });
+
+  it('names the field and the rule of a bad spec', async () => {
+    const v = await validate(
+      request('Workspace', 'UPDATE', {
+        namespace: 'acme',
+        object: ws('web', { displayName: '', approvalTimeoutSeconds: 5 }),
+      }),
+      view(),
+    );
+    expect(v.allowed).toBe(false);
+    expect(v.message).toMatch(/spec\.displayName: .*1/);
+    expect(v.message).toMatch(/spec\.approvalTimeoutSeconds: .*60/);
+  });
+
+  it('refuses a workspace outside an account home namespace', async () => {
+    const v = await validate(
+      request('Workspace', 'CREATE', {
+        namespace: 'elsewhere',
+        object: { metadata: { name: 'web', namespace: 'elsewhere' }, spec: { displayName: 'x' } },
+      }),
+      view(),
+    );
+    expect(v.message).toMatch(/namespace elsewhere is not the home namespace of an Account/);
+  });
+
+  it('needs the confirm-delete annotation naming the workspace, except for the namespace controller', async () => {
+    const unconfirmed = await validate(
+      request('Workspace', 'DELETE', {
+        namespace: 'acme',
+        name: 'web',
+        oldObject: ws('web'),
+        user: 'olivia@acme.example',
+      }),
+      view(),
+    );
+    expect(unconfirmed.allowed).toBe(false);
+    expect(unconfirmed.message).toMatch(
+      /deletes its client's data; confirm by setting the annotation taskjuice.io\/confirm-delete=web/,
+    );
+    const wrongName = await validate(
+      request('Workspace', 'DELETE', {
+        namespace: 'acme',
+        name: 'web',
+        oldObject: ws('web', {}, { 'taskjuice.io/confirm-delete': 'mobile' }),
+      }),
+      view(),
+    );
+    expect(wrongName.allowed).toBe(false);
+    const confirmed = await validate(
+      request('Workspace', 'DELETE', {
+        namespace: 'acme',
+        name: 'web',
+        oldObject: ws('web', {}, { 'taskjuice.io/confirm-delete': 'web' }),
+      }),
+      view(),
+    );
+    expect(confirmed.allowed).toBe(true);
+    const byNamespaceController = await validate(
+      request('Workspace', 'DELETE', {
+        namespace: 'acme',
+        name: 'web',
+        oldObject: ws('web'),
+        user: 'system:serviceaccount:kube-system:namespace-controller',
+      }),
+      view(),
+    );
+    expect(byNamespaceController.allowed).toBe(true);
+    const byMember = await validate(
+      request('Workspace', 'DELETE', {
+        namespace: 'acme',
+        name: 'web',
+        oldObject: ws('web', {}, { 'taskjuice.io/confirm-delete': 'web' }),
+        user: 'mia@acme.example',
+      }),
+      view(),
+    );
+    expect(byMember.message).toBe('deleting workspaces requires the Owner or Admin role');
+  });
+});
+
+describe('Account rules', () => {
+  const account = (name: string, spec: Partial<AccountSpec> = {}) => ({
+    metadata: { name },
+    spec: { ...acme, ...spec },
+  });
+
+  it('refuses a teammate who is a client of the account, whatever the case or width of the address', async () => {
+    const clients = new Map([['dana@contoso.example', ['contoso']]]);
+    const v = await validate(
+      request('Account', 'UPDATE', {
+        object: account('acme', {
+          teammates: [...acme.teammates, { email: 'ＤＡＮＡ@contoso.example', role: 'Admin' }],
+        }),
+      }),
+      view({ clients }),
+    );
+    expect(v.allowed).toBe(false);
+    expect(v.message).toMatch(
+      /spec.teammates\[3\].email: dana@contoso.example is a client of workspace contoso in account acme/,
+    );
+  });
+
+  it('refuses two teammates that are one person after normalisation', async () => {
+    const v = await validate(
+      request('Account', 'CREATE', {
+        object: account('newco', {
+          teammates: [
+            { email: 'a@x.example', role: 'Owner' },
+            { email: 'A@X.example', role: 'Admin' },
+          ],
+        }),
+      }),
+      view(),
+    );
+    expect(v.message).toMatch(/spec.teammates\[1\].email: is the same person as teammates\[0\]/);
+  });
+
+  it('refuses a name taken by a namespace that is not its home', async () => {
+    const v = await validate(
+      request('Account', 'CREATE', { object: account('payments') }),
+      view({ namespaces: { payments: { team: 'x' } } }),
+    );
+    expect(v.message).toBe(
+      "namespace payments already exists and is not an account's home; choose another name for the account",
+    );
+  });
+
+  it('refuses deleting an account that still has workspaces, naming them', async () => {
+    const v = await validate(
+      request('Account', 'DELETE', { name: 'acme', oldObject: account('acme') }),
+      view({ workspaces: ['web', 'mobile'] }),
+    );
+    expect(v.message).toBe(
+      'account acme still has 2 workspaces (web, mobile); delete its workspaces before the account',
+    );
+  });
+
+  it('reserves every teammate of a new account as staff, and only the added ones on an update', async () => {
+    const created = await validate(request('Account', 'CREATE', { object: account('newco') }), view());
+    expect(created.claims?.map((c) => `${c.email}:${c.population}`)).toEqual([
+      'olivia@acme.example:staff',
+      'adam@acme.example:staff',
+      'mia@acme.example:staff',
+    ]);
+    const updated = await validate(
+      request('Account', 'UPDATE', {
+        object: account('acme', {
+          teammates: [...acme.teammates, { email: 'New@Acme.example', role: 'Member' }],
+        }),
+        oldObject: account('acme'),
+      }),
+      view(),
+    );
+    expect(updated.claims?.map((c) => c.email)).toEqual(['new@acme.example']);
+  });
+});
+
+describe('ClientInvitation rules', () => {
+  const inv = (spec: Record<string, unknown>) => ({ metadata: { name: 'i', namespace: 'acme' }, spec });
+
+  it('refuses inviting a teammate, including a look-alike of their address', async () => {
+    for (const email of [
+      'adam@acme.example',
+      'ADAM@ACME.EXAMPLE',
+      'ａdam@acme.example',
+      'ad\u200Bam@acme.example',
+    ]) {
+      const v = await validate(
+        request('ClientInvitation', 'CREATE', {
+          namespace: 'acme',
+          object: inv({ workspace: 'web', email }),
+        }),
+        view({ workspaces: ['web'] }),
+      );
+      expect(v.allowed, email).toBe(false);
+      expect(v.message).toMatch(/spec.email: adam@acme.example is a teammate \(Admin\) of account acme/);
+    }
+  });
+
+  it('refuses an invitation into a missing workspace', async () => {
+    const v = await validate(
+      request('ClientInvitation', 'CREATE', {
+        namespace: 'acme',
+        object: inv({ workspace: 'nope', email: 'c@client.example' }),
+      }),
+      view({ workspaces: ['web'] }),
+    );
+    expect(v.message).toMatch(/spec.workspace: workspace nope does not exist in account acme/);
+  });
+
+  it('reserves the client', async () => {
+    const v = await validate(
+      request('ClientInvitation', 'CREATE', {
+        namespace: 'acme',
+        object: inv({ workspace: 'web', email: 'C@Client.example' }),
+      }),
+      view({ workspaces: ['web'] }),
+    );
+    expect(v).toMatchObject({
+      allowed: true,
+      claims: [{ account: 'acme', email: 'c@client.example', population: 'client' }],
+    });
+  });
+});
+
+describe('Namespace rules', () => {
+  const ns = (name: string, labels: Record<string, string>, annotations: Record<string, string> = {}) => ({
+    metadata: { name, labels, annotations },
+  });
+
+  it('guards the deletion of account and workspace namespaces with the same confirmation', async () => {
+    const home = await validate(
+      request('Namespace', 'DELETE', {
+        name: 'acme',
+        oldObject: ns('acme', { 'taskjuice.io/account': 'acme', 'taskjuice.io/component': 'home' }),
+      }),
+      view(),
+    );
+    expect(home.message).toMatch(
+      /namespace acme is the home of account acme .*taskjuice.io\/confirm-delete=acme/,
+    );
+    const labels = {
+      'taskjuice.io/account': 'acme',
+      'taskjuice.io/workspace': 'web',
+      'taskjuice.io/component': 'workspace',
+    };
+    expect(
+      (await validate(request('Namespace', 'DELETE', { name: 'x', oldObject: ns('x', labels) }), view()))
+        .message,
+    ).toMatch(/belongs to workspace web of account acme/);
+    expect(
+      (
+        await validate(
+          request('Namespace', 'DELETE', {
+            name: 'x',
+            oldObject: ns('x', labels, { 'taskjuice.io/confirm-delete': 'x' }),
+          }),
+          view(),
+        )
+      ).allowed,
+    ).toBe(true);
+  });
+});
+
+describe('dispatch', () => {
+  it('fails closed on a kind it does not validate', async () => {
+    const v = await validate(
+      { ...request('Workspace', 'CREATE', {}), kind: { group: 'apps', version: 'v1', kind: 'Deployment' } },
+      view(),
+    );
+    expect(v).toMatchObject({
+      allowed: false,
+      message: 'workspace-operator does not validate apps/v1 Deployment',
+    });
+  });
+});

@@ -1,0 +1,65 @@
+import { describeIssues } from '../../api/issues.js';
+import { Annotations } from '../../api/v1alpha1/group.js';
+import { SLUG_PATTERN, SLUG_RULE, WorkspaceSpec } from '../../api/v1alpha1/workspace.js';
+import type { AdmissionRequest } from '../review.js';
+import { roleOf, type WebhookView } from '../view.js';
+import { ReviewedObject, allowed, denied, plural, type Decision } from './decision.js';
+
+const SLUG = new RegExp(SLUG_PATTERN);
+
+/**
+ * Workspaces: created only in an account's home namespace, by an Owner or Admin, within the plan's limit (the
+ * friendly check; the account's ResourceQuota is the atomic one), and deleted only when confirmed.
+ */
+export async function validateWorkspace(req: AdmissionRequest, view: WebhookView): Promise<Decision> {
+  const account = req.namespace ?? '';
+  const spec = view.account(account);
+  const role = roleOf(spec, req.userInfo.username);
+
+  if (req.operation === 'DELETE') {
+    if (view.isSystem(req.userInfo.username)) return allowed();
+    const old = ReviewedObject.safeParse(req.oldObject);
+    const name = req.name ?? old.data?.metadata.name ?? '';
+    if (role === 'Member') return denied('deleting workspaces requires the Owner or Admin role');
+    if (old.data?.metadata.annotations?.[Annotations.confirmDelete] !== name) {
+      return denied(
+        `deleting workspace ${name} deletes its client's data; confirm by setting the annotation ${Annotations.confirmDelete}=${name} on it first (kubectl annotate workspace ${name} -n ${account} ${Annotations.confirmDelete}=${name})`,
+      );
+    }
+    return allowed();
+  }
+  if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allowed();
+
+  const obj = ReviewedObject.safeParse(req.object);
+  if (!obj.success)
+    return denied(`the Workspace is malformed: ${describeIssues(obj.error.issues, 'object')}`);
+  const parsed = WorkspaceSpec.safeParse(obj.data.spec);
+  if (!parsed.success) return denied(describeIssues(parsed.error.issues, 'spec'));
+  if (req.operation === 'UPDATE') return allowed();
+
+  const name = obj.data.metadata.name;
+  if (!SLUG.test(name)) return denied(`metadata.name (the slug) "${name}" ${SLUG_RULE}`);
+  if (!spec) {
+    return denied(
+      `namespace ${account} is not the home namespace of an Account; create workspaces in their account's namespace`,
+    );
+  }
+  if (role === 'Member') return denied('creating workspaces requires the Owner or Admin role');
+
+  const plan = view.plan(spec.plan);
+  const count = view.workspaces(account).length;
+  if (count >= plan.limit) {
+    return denied(
+      plan.resolved
+        ? `plan ${spec.plan} allows ${plural(plan.limit, 'workspace')}; upgrade the plan or delete a workspace`
+        : `the plan of account ${account} is not resolved, so it allows 1 workspace; set spec.plan to a plan from the catalog or delete a workspace`,
+    );
+  }
+  const warnings =
+    count + 1 === plan.limit
+      ? [
+          `account ${account} now uses ${plan.limit} of ${plural(plan.limit, 'workspace')} of plan ${spec.plan ?? '(unresolved)'}; the next create will be rejected`,
+        ]
+      : [];
+  return allowed(warnings);
+}

@@ -1,0 +1,47 @@
+import { canonicalEmail } from '../api/email.js';
+import type { AccountSpec, TeammateRole } from '../api/v1alpha1/account.js';
+
+/** The state the validators decide on, read from the operator's caches (every replica keeps them warm). */
+export interface WebhookView {
+  /** The account's parsed spec; undefined when there is no such Account. */
+  account(name: string): AccountSpec | undefined;
+  /** Slugs of the account's workspaces, those being deleted included (as the quota counts them). */
+  workspaces(account: string): string[];
+  /** Canonical client emails of the account and the workspaces they are invited to or members of. */
+  clients(account: string): Map<string, string[]>;
+  /** The limit of a plan from the catalog; unresolved plans fall back to 1. */
+  plan(name: string | undefined): { limit: number; resolved: boolean };
+  /** A namespace's labels, read from the API server (the caches only hold the operator's own). */
+  namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
+  /** Whether a request comes from the operator itself or a Kubernetes controller acting for a deletion. */
+  isSystem(username: string): boolean;
+}
+
+/** The account role of the person making a request, when the username is one of the account's teammates. */
+export function roleOf(spec: AccountSpec | undefined, username: string): TeammateRole | undefined {
+  if (!spec) return undefined;
+  const me = canonicalEmail(username);
+  if (!me.ok) return undefined;
+  for (const t of spec.teammates) {
+    const c = canonicalEmail(t.email);
+    if (c.ok && c.email === me.email) return t.role;
+  }
+  return undefined;
+}
+
+/** Canonical emails of the teammates, with their roles. */
+export function teammatesOf(spec: AccountSpec | undefined): Map<string, TeammateRole> {
+  const out = new Map<string, TeammateRole>();
+  for (const t of spec?.teammates ?? []) {
+    const c = canonicalEmail(t.email);
+    if (c.ok) out.set(c.email, t.role);
+  }
+  return out;
+}
+
+/** Kubernetes controllers that delete on behalf of a deletion already decided (namespace and garbage collection). */
+export const SYSTEM_DELETERS = [
+  'system:serviceaccount:kube-system:namespace-controller',
+  'system:serviceaccount:kube-system:generic-garbage-collector',
+  'system:kube-controller-manager',
+];
