@@ -1,0 +1,104 @@
+{{/* The chart's name, overridable. */}}
+{{- define "workspace-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The name of the release's objects: the release name, with the chart name appended unless it is already in it.
+Truncated to 63 characters, the limit of a DNS label (Service names are one).
+*/}}
+{{- define "workspace-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "workspace-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object of the chart. */}}
+{{- define "workspace-operator.labels" -}}
+helm.sh/chart: {{ include "workspace-operator.chart" . }}
+{{ include "workspace-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: workspace-operator
+{{- end }}
+
+{{/* The labels that select the operator's pods. */}}
+{{- define "workspace-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "workspace-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "workspace-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "workspace-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The Service in front of the webhook, the accept endpoint and the metrics (WEBHOOK_SERVICE_NAME). */}}
+{{- define "workspace-operator.serviceName" -}}
+{{- include "workspace-operator.fullname" . }}
+{{- end }}
+
+{{/* The ValidatingWebhookConfiguration (WEBHOOK_CONFIGURATION_NAME). */}}
+{{- define "workspace-operator.webhookConfigurationName" -}}
+{{- default (include "workspace-operator.fullname" .) .Values.webhook.configurationName }}
+{{- end }}
+
+{{/* The Secret with the webhook's serving certificate, kept by the operator or by cert-manager. */}}
+{{- define "workspace-operator.webhookSecretName" -}}
+{{- printf "%s-webhook-tls" (include "workspace-operator.fullname" . | trunc 52 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "workspace-operator.certificateName" -}}
+{{- printf "%s-webhook" (include "workspace-operator.fullname" . | trunc 55 | trimSuffix "-") }}
+{{- end }}
+
+{{- define "workspace-operator.issuerName" -}}
+{{- printf "%s-selfsigned" (include "workspace-operator.fullname" . | trunc 52 | trimSuffix "-") }}
+{{- end }}
+
+{{/* The DNS names the webhook certificate must carry: what the API server dials (the operator's defaults too). */}}
+{{- define "workspace-operator.webhookDnsNames" -}}
+{{- $svc := printf "%s.%s.svc" (include "workspace-operator.serviceName" .) .Release.Namespace }}
+- {{ $svc }}
+- {{ $svc }}.cluster.local
+{{- end }}
+
+{{- define "workspace-operator.image" -}}
+{{- $tag := default .Chart.AppVersion .Values.image.tag }}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{/*
+The link in invitation emails: the value when set; else the Ingress host when the Ingress is on; else empty, and
+the operator falls back to the in-cluster Service address (useful only for testing).
+*/}}
+{{- define "workspace-operator.acceptBaseUrl" -}}
+{{- if .Values.invitations.acceptBaseUrl }}
+{{- .Values.invitations.acceptBaseUrl }}
+{{- else if .Values.ingress.enabled }}
+{{- printf "https://%s/accept" .Values.ingress.host }}
+{{- end }}
+{{- end }}
+
+{{/* The ClusterRoles the operator binds in account and workspace namespaces: its `bind` rule names exactly these. */}}
+{{- define "workspace-operator.bindableClusterRoles" -}}
+{{- list .Values.rbac.accountManagerClusterRole .Values.rbac.accountMemberClusterRole .Values.rbac.staffClusterRole .Values.rbac.clientClusterRole | uniq | toJson }}
+{{- end }}
