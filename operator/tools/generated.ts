@@ -1,4 +1,5 @@
 import { stringify } from 'yaml';
+import { synthAgency, synthInstall } from '../../cdk8s/synth.js';
 import { KINDS } from '../src/api/v1alpha1/index.js';
 import { argoCdHealthPatch, CHART_DIR, chartCrdTemplate, chartRbacRules } from './chart.js';
 import { crdFileName, customResourceDefinition } from './crds.js';
@@ -18,5 +19,8 @@ export function generatedFiles(): Map<string, string> {
   files.set(`${CHART_DIR}/templates/crds.yaml`, chartCrdTemplate(crds));
   files.set(`${CHART_DIR}/files/rbac.yaml`, chartRbacRules());
   files.set('deploy/argocd-health.yaml', argoCdHealthPatch(REPO_ROOT));
+  // The cdk8s app's output: the install manifests for users without Helm, and the example agency.
+  files.set('deploy/install.yaml', synthInstall({ crds }));
+  files.set('examples/cdk8s/agency.yaml', synthAgency());
   return files;
 }

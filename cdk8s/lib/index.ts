@@ -1,0 +1,4 @@
+export * from './account.js';
+export * from './workspace.js';
+export * from './client-invitation.js';
+export * from './operator-install.js';

@@ -1,0 +1,90 @@
+import { App } from 'cdk8s';
+import { parseAllDocuments } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { accountClusterRoles, operatorRules } from '../../operator/src/rbac.js';
+import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
+import { OperatorInstall } from './operator-install.js';
+import type { Manifest } from './testing.js';
+
+function install(props: ConstructorParameters<typeof OperatorInstall>[2] = {}): Manifest[] {
+  const app = new App();
+  new OperatorInstall(app, 'install', props);
+  return parseAllDocuments(app.synthYaml()).map((d) => d.toJS() as Manifest);
+}
+
+const find = (docs: Manifest[], kind: string, name?: string) =>
+  docs.find((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
+
+describe('OperatorInstall', () => {
+  it('renders the operator ClusterRole from operator/src/rbac.ts, binding the configured roles', () => {
+    const docs = install({ staffClusterRole: 'agency-staff', clientClusterRole: 'agency-client' });
+    expect(find(docs, 'ClusterRole', 'workspace-operator')?.rules).toEqual(
+      operatorRules([
+        'taskjuice-account-manager',
+        'taskjuice-account-member',
+        'agency-staff',
+        'agency-client',
+      ]),
+    );
+    for (const role of accountClusterRoles({})) {
+      expect(find(docs, 'ClusterRole', role.metadata.name)?.rules).toEqual(role.rules);
+    }
+  });
+
+  it('renders the webhook configuration the operator itself defines, leaving out its own namespace', () => {
+    const docs = install({ namespace: 'ops' });
+    const vwc = find(docs, 'ValidatingWebhookConfiguration');
+    expect(vwc?.webhooks).toEqual(
+      webhookConfiguration({
+        name: 'workspace-operator',
+        clientConfig: {
+          service: { name: 'workspace-operator', namespace: 'ops', path: '/validate', port: 443 },
+        },
+        excludeNamespaces: ['ops'],
+      }).webhooks,
+    );
+    expect(vwc?.metadata.namespace).toBeUndefined();
+  });
+
+  it('puts namespaced objects in the operator namespace and cluster-scoped ones nowhere', () => {
+    const docs = install({ namespace: 'ops' });
+    const clusterScoped = new Set([
+      'Namespace',
+      'CustomResourceDefinition',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingWebhookConfiguration',
+    ]);
+    for (const doc of docs) {
+      expect(doc.metadata.namespace, `${doc.kind} ${doc.metadata.name}`).toBe(
+        clusterScoped.has(doc.kind) ? undefined : 'ops',
+      );
+    }
+    expect(docs.filter((d) => d.kind === 'CustomResourceDefinition').map((d) => d.metadata.name)).toEqual([
+      'accounts.taskjuice.io',
+      'clientinvitations.taskjuice.io',
+      'workspaces.taskjuice.io',
+    ]);
+  });
+
+  it('runs the pod as Pod Security "restricted" asks, with /tmp as the only writable path', () => {
+    const deployment = find(install(), 'Deployment') as {
+      spec: { template: { spec: Record<string, unknown> } };
+    } & Manifest;
+    const pod = deployment.spec.template.spec as {
+      securityContext: Record<string, unknown>;
+      containers: { securityContext: Record<string, unknown>; volumeMounts: { mountPath: string }[] }[];
+    };
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers[0]?.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(pod.containers[0]?.volumeMounts.map((m) => m.mountPath)).toEqual(['/tmp']);
+  });
+});

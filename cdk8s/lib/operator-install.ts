@@ -1,0 +1,276 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiObject, Chart, Duration, JsonPatch, Size } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import type { Construct } from 'constructs';
+import { parseAllDocuments } from 'yaml';
+import {
+  ACCOUNT_MANAGER_CLUSTER_ROLE,
+  ACCOUNT_MEMBER_CLUSTER_ROLE,
+  accountClusterRoles,
+  CLIENT_CLUSTER_ROLE,
+  operatorRules,
+  STAFF_CLUSTER_ROLE,
+} from '../../operator/src/rbac.js';
+import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
+
+const CRD_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'crds');
+
+/** The CRDs of crds/, in file-name order. */
+export function crdsFromRepository(dir = CRD_DIR): unknown[] {
+  return readdirSync(dir)
+    .filter((n) => n.endsWith('.yaml'))
+    .sort()
+    .flatMap((n) => parseAllDocuments(readFileSync(join(dir, n), 'utf8')).map((d) => d.toJS() as unknown))
+    .filter((d) => d !== null && d !== undefined);
+}
+
+export interface OperatorInstallProps {
+  /**
+   * Namespace of the operator (created, with Pod Security "restricted" enforced).
+   *
+   * @default 'workspace-operator'
+   */
+  readonly namespace?: string;
+  /**
+   * Name of the operator's objects: Deployment, Service, ClusterRole, ValidatingWebhookConfiguration, Lease.
+   *
+   * @default 'workspace-operator'
+   */
+  readonly name?: string;
+  /**
+   * The operator image (the Dockerfile at the repository root).
+   *
+   * @default 'ghcr.io/taskjuice/workspace-operator:0.1.0'
+   */
+  readonly image?: string;
+  /**
+   * Replicas: one leader reconciles, every replica serves the webhook.
+   *
+   * @default 2
+   */
+  readonly replicas?: number;
+  /**
+   * Secret (in the operator's namespace) with the PostgreSQL connection string, and its key (DATABASE_URL).
+   *
+   * @default { name: 'workspace-operator-database', key: 'url' }
+   */
+  readonly databaseSecret?: { name: string; key: string };
+  /**
+   * Plan catalog: plan name to workspace limit (PLAN_CATALOG).
+   *
+   * @default { starter: 1, growth: 5, scale: 25 }
+   */
+  readonly plans?: Record<string, number>;
+  /**
+   * ClusterRole bound to an account's staff in its workspace namespaces (STAFF_CLUSTER_ROLE).
+   *
+   * @default 'edit'
+   */
+  readonly staffClusterRole?: string;
+  /**
+   * ClusterRole bound to a client in its workspace namespace (CLIENT_CLUSTER_ROLE).
+   *
+   * @default 'view'
+   */
+  readonly clientClusterRole?: string;
+  /**
+   * Where invited clients reach the accept endpoint (ACCEPT_BASE_URL).
+   *
+   * @default - the in-cluster Service address, reachable only inside the cluster
+   */
+  readonly acceptBaseUrl?: string;
+  /**
+   * Log level (LOG_LEVEL).
+   *
+   * @default 'info'
+   */
+  readonly logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  /**
+   * The CRDs to install.
+   *
+   * @default - the CRDs of crds/
+   */
+  readonly crds?: unknown[];
+}
+
+const PORTS = { webhook: 9443, metrics: 8080, health: 8081 } as const;
+
+/**
+ * The operator's installation without Helm: namespace, CRDs, RBAC (from operator/src/rbac.ts, the source the Helm
+ * chart renders too), Deployment, Service, ValidatingWebhookConfiguration (from the operator's own
+ * webhookConfiguration()) and PodDisruptionBudget. The webhook certificate is self-signed by the operator, which
+ * writes the caBundle into the webhook configuration itself.
+ */
+export class OperatorInstall extends Chart {
+  readonly namespaceName: string;
+  readonly deployment: kplus.Deployment;
+  readonly service: kplus.Service;
+
+  constructor(scope: Construct, id: string, props: OperatorInstallProps = {}) {
+    const namespace = props.namespace ?? 'workspace-operator';
+    super(scope, id);
+    this.namespaceName = namespace;
+    const name = props.name ?? 'workspace-operator';
+    const labels = {
+      'app.kubernetes.io/name': 'workspace-operator',
+      'app.kubernetes.io/part-of': 'workspace-operator',
+    };
+    const staff = props.staffClusterRole ?? STAFF_CLUSTER_ROLE;
+    const client = props.clientClusterRole ?? CLIENT_CLUSTER_ROLE;
+    const secret = props.databaseSecret ?? { name: 'workspace-operator-database', key: 'url' };
+
+    new kplus.Namespace(this, 'namespace', {
+      metadata: {
+        name: namespace,
+        labels: { ...labels, 'pod-security.kubernetes.io/enforce': 'restricted' },
+      },
+    });
+
+    for (const crd of props.crds ?? crdsFromRepository()) {
+      const body = crd as { metadata: { name: string } };
+      new ApiObject(this, `crd-${body.metadata.name}`, {
+        ...(crd as object),
+        apiVersion: 'apiextensions.k8s.io/v1',
+        kind: 'CustomResourceDefinition',
+      });
+    }
+
+    const serviceAccount = new kplus.ServiceAccount(this, 'service-account', {
+      metadata: { name, namespace, labels },
+      automountToken: true,
+    });
+
+    new ApiObject(this, 'cluster-role', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name, labels },
+      rules: operatorRules([ACCOUNT_MANAGER_CLUSTER_ROLE, ACCOUNT_MEMBER_CLUSTER_ROLE, staff, client]),
+    });
+    new ApiObject(this, 'cluster-role-binding', {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace }],
+    });
+    for (const role of accountClusterRoles(labels)) {
+      new ApiObject(this, role.metadata.name, role);
+    }
+
+    const databaseSecret = kplus.Secret.fromSecretName(this, 'database-secret', secret.name);
+    const env: Record<string, kplus.EnvValue> = {
+      POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME),
+      POD_NAMESPACE: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAMESPACE),
+      LOG_LEVEL: kplus.EnvValue.fromValue(props.logLevel ?? 'info'),
+      PLAN_CATALOG: kplus.EnvValue.fromValue(
+        JSON.stringify(props.plans ?? { starter: 1, growth: 5, scale: 25 }),
+      ),
+      HEALTH_PORT: kplus.EnvValue.fromValue(String(PORTS.health)),
+      METRICS_PORT: kplus.EnvValue.fromValue(String(PORTS.metrics)),
+      LEADER_ELECTION: kplus.EnvValue.fromValue('true'),
+      LEADER_ELECTION_ID: kplus.EnvValue.fromValue(name),
+      DATABASE_URL: kplus.EnvValue.fromSecretValue({ secret: databaseSecret, key: secret.key }),
+      STAFF_CLUSTER_ROLE: kplus.EnvValue.fromValue(staff),
+      CLIENT_CLUSTER_ROLE: kplus.EnvValue.fromValue(client),
+      ACCOUNT_MANAGER_CLUSTER_ROLE: kplus.EnvValue.fromValue(ACCOUNT_MANAGER_CLUSTER_ROLE),
+      ACCOUNT_MEMBER_CLUSTER_ROLE: kplus.EnvValue.fromValue(ACCOUNT_MEMBER_CLUSTER_ROLE),
+      WEBHOOK_PORT: kplus.EnvValue.fromValue(String(PORTS.webhook)),
+      WEBHOOK_CERT_MODE: kplus.EnvValue.fromValue('self-signed'),
+      WEBHOOK_SECRET_NAME: kplus.EnvValue.fromValue(`${name}-webhook-tls`),
+      WEBHOOK_CONFIGURATION_NAME: kplus.EnvValue.fromValue(name),
+      WEBHOOK_SERVICE_NAME: kplus.EnvValue.fromValue(name),
+      ...(props.acceptBaseUrl ? { ACCEPT_BASE_URL: kplus.EnvValue.fromValue(props.acceptBaseUrl) } : {}),
+    };
+
+    this.deployment = new kplus.Deployment(this, 'deployment', {
+      metadata: { name, namespace, labels },
+      replicas: props.replicas ?? 2,
+      serviceAccount,
+      automountServiceAccountToken: true,
+      terminationGracePeriod: Duration.seconds(30),
+      // The webhook fails closed: keep every replica serving until its replacement is ready.
+      strategy: kplus.DeploymentStrategy.rollingUpdate({
+        maxSurge: kplus.PercentOrAbsolute.absolute(1),
+        maxUnavailable: kplus.PercentOrAbsolute.absolute(0),
+      }),
+      podMetadata: { labels },
+      securityContext: { ensureNonRoot: true, user: 65532, group: 65532 },
+      containers: [
+        {
+          name: 'operator',
+          image: props.image ?? 'ghcr.io/taskjuice/workspace-operator:0.1.0',
+          imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
+          ports: [
+            { name: 'https', number: PORTS.webhook },
+            { name: 'metrics', number: PORTS.metrics },
+            { name: 'health', number: PORTS.health },
+          ],
+          envVariables: env,
+          liveness: kplus.Probe.fromHttpGet('/healthz', {
+            port: PORTS.health,
+            periodSeconds: Duration.seconds(10),
+          }),
+          readiness: kplus.Probe.fromHttpGet('/readyz', {
+            port: PORTS.health,
+            periodSeconds: Duration.seconds(5),
+          }),
+          startup: kplus.Probe.fromHttpGet('/healthz', {
+            port: PORTS.health,
+            periodSeconds: Duration.seconds(2),
+            failureThreshold: 30,
+          }),
+          resources: {
+            cpu: { request: kplus.Cpu.millis(100) },
+            memory: { request: Size.mebibytes(128), limit: Size.mebibytes(384) },
+          },
+          securityContext: {
+            ensureNonRoot: true,
+            user: 65532,
+            group: 65532,
+            readOnlyRootFilesystem: true,
+            allowPrivilegeEscalation: false,
+            privileged: false,
+          },
+          volumeMounts: [
+            {
+              path: '/tmp',
+              volume: kplus.Volume.fromEmptyDir(this, 'tmp', 'tmp', { sizeLimit: Size.mebibytes(64) }),
+            },
+          ],
+        },
+      ],
+    });
+    // Pod Security "restricted" also wants a seccomp profile and every capability dropped. cdk8s-plus-27 can
+    // express neither (no seccompProfile; its Capability enum has no ALL), so they go in through the escape hatch.
+    ApiObject.of(this.deployment).addJsonPatch(
+      JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }),
+      JsonPatch.add('/spec/template/spec/containers/0/securityContext/capabilities', { drop: ['ALL'] }),
+    );
+
+    this.service = new kplus.Service(this, 'service', {
+      metadata: { name, namespace, labels },
+      selector: this.deployment,
+      ports: [
+        { name: 'https', port: 443, targetPort: PORTS.webhook },
+        { name: 'metrics', port: PORTS.metrics, targetPort: PORTS.metrics },
+      ],
+    });
+
+    new ApiObject(this, 'webhook-configuration', {
+      ...webhookConfiguration({
+        name,
+        clientConfig: { service: { name, namespace, path: '/validate', port: 443 } },
+        excludeNamespaces: [namespace],
+      }),
+    });
+
+    new ApiObject(this, 'pod-disruption-budget', {
+      apiVersion: 'policy/v1',
+      kind: 'PodDisruptionBudget',
+      metadata: { name, namespace, labels },
+      spec: { minAvailable: 1, selector: { matchLabels: this.deployment.matchLabels } },
+    });
+  }
+}

@@ -1,0 +1,110 @@
+import { Duration } from 'cdk8s';
+import { Construct } from 'constructs';
+import { SLUG_PATTERN, WorkspaceSpec } from '../../operator/src/api/v1alpha1/workspace.js';
+import * as tj from '../imports/taskjuice.io.js';
+import type { Account } from './account.js';
+import { ClientInvitation, type ClientInvitationOptions } from './client-invitation.js';
+import { issuesOf, syncWaveAnnotation } from './validation.js';
+
+/** What a Workspace needs besides its account and slug (for `Account.addWorkspace`). */
+export interface WorkspaceOptions {
+  /** Name of the client engagement as people read it, 1 to 100 characters; the only field that can be renamed. */
+  readonly displayName: string;
+  /**
+   * At most 1000 characters.
+   *
+   * @default - none
+   */
+  readonly description?: string;
+  /**
+   * Whether the workspace gets beta features.
+   *
+   * @default true
+   */
+  readonly betaOptIn?: boolean;
+  /**
+   * How long an approval waits before it times out, from 1 minute to 7 days.
+   *
+   * @default Duration.days(1)
+   */
+  readonly approvalTimeout?: Duration;
+  /**
+   * Argo CD sync wave.
+   *
+   * @default - the account's wave plus one (1 unless the Account says otherwise)
+   */
+  readonly syncWave?: number | null;
+  /**
+   * Extra labels.
+   *
+   * @default - none
+   */
+  readonly labels?: Record<string, string>;
+}
+
+export interface WorkspaceProps extends WorkspaceOptions {
+  /**
+   * The account: an Account construct (ordered before this workspace in the output), or the name of an account
+   * declared elsewhere.
+   */
+  readonly account: Account | string;
+  /**
+   * The workspace's slug and name: 2 to 50 lower-case letters, digits and hyphens, no leading or trailing hyphen.
+   * Unique within the account and immutable.
+   */
+  readonly slug: string;
+}
+
+/**
+ * One client engagement (Workspace), in its account's home namespace. The operator gives it its own namespace, a
+ * PostgreSQL schema and role, and a Secret with the credentials.
+ */
+export class Workspace extends Construct {
+  readonly slug: string;
+  /** The account's home namespace, where this object lives. */
+  readonly namespace: string;
+  readonly syncWave: number | null;
+  readonly apiObject: tj.Workspace;
+
+  constructor(scope: Construct, id: string, props: WorkspaceProps) {
+    super(scope, id);
+    const account = typeof props.account === 'string' ? undefined : props.account;
+    this.slug = props.slug;
+    this.namespace = typeof props.account === 'string' ? props.account : props.account.namespace;
+    const accountWave = account ? account.syncWave : 0;
+    this.syncWave =
+      props.syncWave !== undefined ? props.syncWave : accountWave === null ? null : accountWave + 1;
+    const spec = {
+      displayName: props.displayName,
+      description: props.description,
+      betaOptIn: props.betaOptIn ?? true,
+      approvalTimeoutSeconds: (props.approvalTimeout ?? Duration.days(1)).toSeconds(),
+    };
+    this.apiObject = new tj.Workspace(this, 'Resource', {
+      metadata: {
+        name: props.slug,
+        namespace: this.namespace,
+        labels: props.labels,
+        annotations: syncWaveAnnotation(this.syncWave),
+      },
+      spec,
+    });
+    // kubectl apply of the synthesized file then creates the account before its workspaces.
+    if (account) this.node.addDependency(account.apiObject);
+    this.node.addValidation({
+      validate: () => [
+        ...(new RegExp(SLUG_PATTERN).test(props.slug)
+          ? []
+          : [
+              `Workspace ${props.slug}: the slug must be 2 to 50 lower-case letters, digits and hyphens, with no leading or trailing hyphen`,
+            ]),
+        ...issuesOf(`Workspace ${props.slug}: spec`, WorkspaceSpec.safeParse(spec)),
+      ],
+    });
+  }
+
+  /** Invites a client, read-only, into this workspace. */
+  invite(email: string, options: ClientInvitationOptions = {}): ClientInvitation {
+    return new ClientInvitation(this, `invite-${email}`, { ...options, workspace: this, email });
+  }
+}
