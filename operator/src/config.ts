@@ -134,7 +134,9 @@ const Environment = z.object({
   WEBHOOK_DNS_NAMES: z.string().optional(),
   WEBHOOK_IP_ADDRESSES: z.string().optional(),
   WEBHOOK_CERT_VALIDITY_DAYS: positiveInt(90, 3650),
-  CLAIM_GRACE_SECONDS: positiveInt(30, 86400),
+  // A claim is only reclaimed once no request that made it can still be in flight: the API server gives up on a
+  // request after 60 s (--request-timeout), so the default leaves a margin beyond that.
+  CLAIM_GRACE_SECONDS: positiveInt(90, 86400),
   ACCEPT_BASE_URL: z
     .url({ message: 'must be an https:// URL, e.g. https://portal.example.com/accept' })
     .optional(),

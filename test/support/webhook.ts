@@ -1,8 +1,10 @@
 import type { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
-import { eventually } from './env.js';
-import { SHARD_LABEL } from './operator.js';
+import type { Operator } from '../../operator/src/operator.js';
+import { freePort } from '../../operator/tools/local/processes.js';
+import { eventually, uniqueName } from './env.js';
+import { SHARD_LABEL, startOperator } from './operator.js';
 
 /**
  * Registers a test operator's webhook with the API server, scoped to the test's own objects: its shard label for
@@ -37,4 +39,39 @@ export async function waitForCaBundle(api: Api, name: string): Promise<string> {
     const bundles = vwc.webhooks.map((w) => w.clientConfig.caBundle);
     return bundles.every((b) => b && b === bundles[0]) ? bundles[0] : undefined;
   });
+}
+
+/** An operator of this test file with its webhook registered (scoped to the file's shard and accounts). */
+export async function startOperatorWithWebhook(opts: {
+  api: Api;
+  shard: string;
+  accounts: string[];
+  env?: Record<string, string>;
+}): Promise<{ operator: Operator; operatorNs: string; stop(): Promise<void> }> {
+  const operatorNs = uniqueName('op');
+  await opts.api.create(Resources.Namespace, { metadata: { name: operatorNs } });
+  const port = await freePort();
+  const name = `webhook-${opts.shard}`;
+  const unregister = await registerWebhook(opts.api, {
+    name,
+    port,
+    shard: opts.shard,
+    accounts: opts.accounts,
+  });
+  const { operator } = await startOperator({
+    shard: opts.shard,
+    leaseNamespace: operatorNs,
+    env: { WEBHOOK_PORT: String(port), ...opts.env },
+  });
+  await waitForCaBundle(opts.api, name);
+  return {
+    operator,
+    operatorNs,
+    async stop() {
+      // The registration goes first: a webhook that no longer answers must not be left to fail requests.
+      await unregister();
+      await operator.stop();
+      await opts.api.delete(Resources.Namespace, { name: operatorNs });
+    },
+  };
 }

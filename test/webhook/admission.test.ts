@@ -57,6 +57,7 @@ beforeAll(async () => {
   ({ operator } = await startOperator({
     shard,
     leaseNamespace: operatorNs,
+    // A short grace, so the reclaim test need not wait the default 90 s; these tests make no concurrent load.
     env: { WEBHOOK_PORT: String(port), CLAIM_GRACE_SECONDS: '2' },
   }));
   await waitForCaBundle(api, `webhook-${shard}`);

@@ -1,7 +1,7 @@
 import { AccountSpec } from '../../api/v1alpha1/account.js';
 import { isCode } from '../../errors.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
-import type { Informer } from '../../kube/informer.js';
+import type { CachedObject, Informer } from '../../kube/informer.js';
 import { Resources } from '../../kube/resources.js';
 import type { Logger } from '../../log.js';
 import { Claim, claimObject } from '../../webhook/claims.js';
@@ -69,6 +69,8 @@ export class ClaimReconciler implements Reconciler {
         nextCheck = Math.min(nextCheck ?? Infinity, this.graceMs - age + 100);
         continue;
       }
+      // The caches may lag a request that was just stored: confirm with the API server before letting go.
+      if (await this.backedLive(account, claim)) continue;
       await this.ctx.api.delete(
         Resources.ConfigMap,
         { namespace: this.namespace, name: claim.metadata.name },
@@ -78,5 +80,18 @@ export class ClaimReconciler implements Reconciler {
       log.info({ population: claim.data.population }, 'released a claim nothing backs any more');
     }
     return nextCheck === undefined ? undefined : { requeueAfterMs: nextCheck };
+  }
+
+  private async backedLive(account: string, claim: Claim): Promise<boolean> {
+    if (claim.data.population === 'staff') {
+      const live = (await this.ctx.api.get(Resources.Account, { name: account })) as
+        { spec?: unknown } | undefined;
+      return teammatesOf(AccountSpec.safeParse(live?.spec).data).has(claim.data.email);
+    }
+    const { items } = await this.ctx.api.list(Resources.ClientInvitation, { namespace: account });
+    return items.some((raw) => {
+      const s = invitationState(raw as CachedObject);
+      return s.email === claim.data.email && holdsClient(s);
+    });
   }
 }
