@@ -23,6 +23,8 @@ export interface CertificateRequest {
   ipAddresses?: string[];
   usage: 'server' | 'client';
   validFor: { days: number };
+  /** The time validity starts from (default: now). */
+  now?: number;
 }
 
 function toPem(der: ArrayBuffer, label: string): string {
@@ -43,8 +45,7 @@ function distinguishedName(commonName: string, organizations: string[] = []): x5
   return [{ CN: [commonName] }, ...organizations.map((o) => ({ O: [o] }))];
 }
 
-function validity(days: number): { notBefore: Date; notAfter: Date } {
-  const now = Date.now();
+function validity(days: number, now = Date.now()): { notBefore: Date; notAfter: Date } {
   return { notBefore: new Date(now - CLOCK_SKEW_MS), notAfter: new Date(now + days * 86_400_000) };
 }
 
@@ -62,12 +63,16 @@ async function privateKeyPem(keys: CryptoKeyPair): Promise<string> {
 }
 
 /** A self-signed certificate authority. */
-export async function createAuthority(commonName: string, validFor: { days: number }): Promise<KeyPair> {
+export async function createAuthority(
+  commonName: string,
+  validFor: { days: number },
+  now?: number,
+): Promise<KeyPair> {
   const keys = await generateKeys();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serialNumber(),
     name: distinguishedName(commonName),
-    ...validity(validFor.days),
+    ...validity(validFor.days, now),
     keys,
     signingAlgorithm: ALGORITHM,
     extensions: [
@@ -111,7 +116,7 @@ export async function issueCertificate(authority: KeyPair, request: CertificateR
     serialNumber: serialNumber(),
     subject: distinguishedName(request.commonName, request.organizations),
     issuer: issuer.subject,
-    ...validity(request.validFor.days),
+    ...validity(request.validFor.days, request.now),
     publicKey: keys.publicKey,
     signingKey: issuerKey,
     signingAlgorithm: ALGORITHM,

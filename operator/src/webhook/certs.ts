@@ -165,9 +165,11 @@ export class SelfSignedCertificates implements CertificateSource {
     let ca = stored;
     let bundle = stored?.certificate ?? '';
     if (!ca || this.due(currentCa(ca.certificate))) {
-      const fresh = await createAuthority('workspace-operator-webhook-ca', {
-        days: this.opts.validityDays * 10,
-      });
+      const fresh = await createAuthority(
+        'workspace-operator-webhook-ca',
+        { days: this.opts.validityDays * 10 },
+        this.now(),
+      );
       const kept = splitBundle(bundle).filter((c) => validTo(c) > this.now());
       bundle = [fresh.certificate, ...kept].join('');
       ca = fresh;
@@ -178,6 +180,7 @@ export class SelfSignedCertificates implements CertificateSource {
       ipAddresses: this.opts.ipAddresses,
       usage: 'server',
       validFor: { days: this.opts.validityDays },
+      now: this.now(),
     });
     return { ca: { certificate: bundle, privateKey: ca.privateKey }, serving };
   }
