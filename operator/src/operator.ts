@@ -5,6 +5,8 @@ import { AccountReconciler } from './controllers/account/reconcile.js';
 import type { Caches, ControllerContext } from './controllers/context.js';
 import { WorkspaceReconciler } from './controllers/workspace/reconcile.js';
 import { ClaimReconciler } from './controllers/claims/reconcile.js';
+import { InvitationReconciler } from './controllers/invitation/reconcile.js';
+import { createMailer, type Mailer } from './invitations/mailer.js';
 import { Webhook } from './webhook/index.js';
 import { CLAIM_COMPONENT } from './webhook/claims.js';
 import { Database } from './db/database.js';
@@ -30,6 +32,8 @@ export interface OperatorOptions {
   metrics?: Metrics;
   /** The clock the controllers read (tests inject one). */
   now?: () => Date;
+  /** Delivers invitation links; by default SMTP when configured, else the log. */
+  mailer?: Mailer;
   /** Called when the operator cannot go on (lost leadership); main exits the process, as controller-runtime does. */
   onFatal?: (reason: string) => void;
 }
@@ -47,13 +51,20 @@ export class Operator {
   readonly db: Database;
   readonly inventory: TenantInventory;
   readonly caches: Caches;
-  readonly controllers: { account: Controller; workspace: Controller; claims: Controller };
+  readonly controllers: {
+    account: Controller;
+    workspace: Controller;
+    invitation: Controller;
+    claims: Controller;
+  };
   webhook: Webhook | undefined;
   readonly leader: LeaderElector | undefined;
   private readonly abort = new AbortController();
   private readonly background: Promise<unknown>[] = [];
   private servers: { close(): Promise<void> }[] = [];
   private dbHealthy = false;
+  /** The clock of the controllers and the accept endpoint. */
+  private readonly now: () => Date;
   private lastDbProbe = 0;
   private controllersStarted = false;
   healthPort = 0;
@@ -61,6 +72,7 @@ export class Operator {
 
   private constructor(private readonly opts: OperatorOptions) {
     const { config, kube, log } = opts;
+    this.now = opts.now ?? (() => new Date());
     // Every informer, sleep and watch listens on the one stop signal.
     setMaxListeners(0, this.abort.signal);
     this.metrics = opts.metrics ?? new Metrics({ processMetrics: true });
@@ -112,10 +124,12 @@ export class Operator {
         instance: config.leaderElection.identity,
         log,
       }),
-      now: opts.now ?? (() => new Date()),
+      now: this.now,
     };
     const controllerLog = log.child({ component: 'controller' });
-    const controller = (reconciler: AccountReconciler | WorkspaceReconciler | ClaimReconciler) =>
+    const controller = (
+      reconciler: AccountReconciler | WorkspaceReconciler | InvitationReconciler | ClaimReconciler,
+    ) =>
       new Controller(
         {
           name: reconciler.name,
@@ -135,6 +149,12 @@ export class Operator {
     this.controllers = {
       account: controller(new AccountReconciler(ctx)),
       workspace: controller(new WorkspaceReconciler(ctx)),
+      invitation: controller(
+        new InvitationReconciler(
+          ctx,
+          opts.mailer ?? createMailer(config, log.child({ component: 'mailer' })),
+        ),
+      ),
       claims: controller(
         new ClaimReconciler(ctx, this.caches.claims, config.namespace, config.webhook.claimGraceMs),
       ),
@@ -156,7 +176,13 @@ export class Operator {
 
   /** Maps every event to the keys it concerns. Duplicate keys merge in the queues. */
   private wireEvents(): void {
-    const { account, workspace, claims } = this.controllers;
+    const { account, workspace, invitation, claims } = this.controllers;
+    const invitationsOf = (accountName: string, slug?: string) => {
+      for (const inv of caches.invitations.inNamespace(accountName)) {
+        if (slug === undefined || (inv.spec as { workspace?: unknown } | undefined)?.workspace === slug)
+          invitation.enqueue(keyOf(inv));
+      }
+    };
     const { caches } = this;
     const workspacesOf = (accountName: string) => {
       for (const ws of caches.workspaces.inNamespace(accountName)) workspace.enqueue(keyOf(ws));
@@ -167,10 +193,12 @@ export class Operator {
         account.enqueue(a.metadata.name);
         claims.enqueue(a.metadata.name);
         workspacesOf(a.metadata.name);
+        invitationsOf(a.metadata.name);
       },
       update: (old, a) => {
         account.enqueue(a.metadata.name);
         claims.enqueue(a.metadata.name);
+        if (old.metadata.generation !== a.metadata.generation) invitationsOf(a.metadata.name);
         // Teammates feed the staff binding of every workspace; the uid feeds their namespaces' owner reference.
         if (old.metadata.generation !== a.metadata.generation || old.metadata.uid !== a.metadata.uid)
           workspacesOf(a.metadata.name);
@@ -183,15 +211,22 @@ export class Operator {
     caches.workspaces.on({
       add: (w) => {
         workspace.enqueue(keyOf(w));
-        if (w.metadata.namespace) account.enqueue(w.metadata.namespace);
+        if (w.metadata.namespace) {
+          account.enqueue(w.metadata.namespace);
+          invitationsOf(w.metadata.namespace, w.metadata.name);
+        }
       },
       update: (_, w) => workspace.enqueue(keyOf(w)),
       delete: (w) => {
         workspace.enqueue(keyOf(w));
-        if (w.metadata.namespace) account.enqueue(w.metadata.namespace);
+        if (w.metadata.namespace) {
+          account.enqueue(w.metadata.namespace);
+          invitationsOf(w.metadata.namespace, w.metadata.name);
+        }
       },
     });
     const invitationChanged = (inv: CachedObject) => {
+      invitation.enqueue(keyOf(inv));
       if (inv.metadata.namespace) claims.enqueue(inv.metadata.namespace);
       const ws = (inv.spec as { workspace?: unknown } | undefined)?.workspace;
       if (typeof ws === 'string' && inv.metadata.namespace)
@@ -274,6 +309,7 @@ export class Operator {
           this.opts.log.info('starting controllers');
           this.controllers.account.start();
           this.controllers.workspace.start();
+          this.controllers.invitation.start();
           // Claims exist for the webhook; without it nothing creates or needs them.
           if (this.opts.config.webhook.enabled) this.controllers.claims.start();
         }),
@@ -309,6 +345,7 @@ export class Operator {
           metrics: this.metrics,
           log: this.opts.log.child({ component: 'webhook' }),
           signal,
+          now: this.now,
         });
       } catch (err) {
         this.opts.log.warn({ err: errorMessage(err) }, 'webhook could not start; retrying');

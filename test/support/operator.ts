@@ -13,6 +13,8 @@ export interface TestOperatorOptions {
   leaseNamespace: string;
   env?: Record<string, string>;
   databaseUrl?: string;
+  /** The clock of the controllers and the accept endpoint. */
+  now?: () => Date;
 }
 
 /** The environment an operator of this test file runs with (also for operators started as a child process). */
@@ -47,6 +49,6 @@ export async function startOperator(
   const config = loadConfig(testEnvironment(opts));
   const kube = await KubeClient.fromFile(inject('kubeconfig'));
   const log = createLogger(config.logLevel, undefined, { shard: opts.shard });
-  const operator = await Operator.start({ config, kube, log });
+  const operator = await Operator.start({ config, kube, log, now: opts.now });
   return { operator, config };
 }

@@ -47,6 +47,7 @@ export async function startOperatorWithWebhook(opts: {
   shard: string;
   accounts: string[];
   env?: Record<string, string>;
+  now?: () => Date;
 }): Promise<{ operator: Operator; operatorNs: string; stop(): Promise<void> }> {
   const operatorNs = uniqueName('op');
   await opts.api.create(Resources.Namespace, { metadata: { name: operatorNs } });
@@ -62,6 +63,7 @@ export async function startOperatorWithWebhook(opts: {
     shard: opts.shard,
     leaseNamespace: operatorNs,
     env: { WEBHOOK_PORT: String(port), ...opts.env },
+    now: opts.now,
   });
   await waitForCaBundle(opts.api, name);
   return {

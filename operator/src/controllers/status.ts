@@ -18,9 +18,16 @@ export async function writeStatus(
   resource: ResourceType,
   obj: CachedObject,
   status: object,
+  opts: { optimistic?: boolean } = {},
 ): Promise<boolean> {
   const next = plain(status);
   if (isDeepStrictEqual(obj.status ?? {}, next)) return false;
+  if (opts.optimistic) {
+    // A status other writers also change (an invitation's, which the accept endpoint writes): the write carries the
+    // version it was computed from, and a conflict sends the reconcile round again with the newer one.
+    informer.observe(await api.replace(resource, { ...obj, status: next }, { subresource: 'status' }));
+    return true;
+  }
   const written = await api.apply(
     resource,
     { metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace }, status: next },

@@ -9,6 +9,7 @@ import { CacheView } from './cache-view.js';
 import { FileCertificates, SelfSignedCertificates, type CertificateSource } from './certs.js';
 import { Claims } from './claims.js';
 import { WebhookServer } from './server.js';
+import { AcceptHandler } from '../invitations/accept.js';
 
 const SelfSubjectReview = z.object({ status: z.object({ userInfo: z.object({ username: z.string() }) }) });
 
@@ -29,6 +30,7 @@ export interface WebhookOptions {
   metrics: Metrics;
   log: Logger;
   signal: AbortSignal;
+  now: () => Date;
 }
 
 /** The admission webhook of one replica: its certificates, its view of the caches, and its HTTPS server. */
@@ -55,14 +57,17 @@ export class Webhook {
             validityDays: config.webhook.certValidityDays,
             log,
           });
+    const claims = new Claims(api, config.namespace);
     const server = new WebhookServer({
       view: new CacheView(caches, api, config, self),
-      claims: new Claims(api, config.namespace),
+      claims,
       log,
       metrics,
       host: config.http.bindAddress,
       port: config.webhook.port,
     });
+    // Invitation links land on the same HTTPS server: one certificate, one port, one Service.
+    server.route('/accept', new AcceptHandler({ api, caches, claims, now: opts.now, log }).route);
     const port = await server.start(await certificates.current());
     certificates.on((m) => server.reload(m));
     void certificates.run(signal);

@@ -1,0 +1,253 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readyConditions, setConditions } from '../api/conditions.js';
+import { canonicalEmail } from '../api/email.js';
+import type { Condition } from '../api/meta.js';
+import { AccountSpec } from '../api/v1alpha1/account.js';
+import { ClientInvitationSpec, ClientInvitationStatus } from '../api/v1alpha1/clientinvitation.js';
+import type { Caches } from '../controllers/context.js';
+import { AcceptedCondition } from '../controllers/invitation/reconcile.js';
+import { errorMessage, isCode } from '../errors.js';
+import type { Api } from '../kube/api.js';
+import type { CachedObject } from '../kube/informer.js';
+import { Resources } from '../kube/resources.js';
+import type { Logger } from '../log.js';
+import { conflictMessage, type Claims } from '../webhook/claims.js';
+import { send } from '../webhook/server.js';
+import { teammatesOf } from '../webhook/view.js';
+import { TOKEN_PATTERN, hashToken, sameHash } from './token.js';
+
+export interface AcceptResult {
+  status: number;
+  outcome:
+    | 'accepted'
+    | 'malformed'
+    | 'unknown'
+    | 'used'
+    | 'revoked'
+    | 'expired'
+    | 'teammate'
+    | 'gone'
+    | 'conflict'
+    | 'error';
+  message: string;
+  workspace?: string;
+  account?: string;
+}
+
+export interface AcceptDeps {
+  api: Api;
+  caches: Caches;
+  claims: Pick<Claims, 'reserve'>;
+  now: () => Date;
+  log: Logger;
+}
+
+const fail = (status: number, outcome: AcceptResult['outcome'], message: string): AcceptResult => ({
+  status,
+  outcome,
+  message,
+});
+
+/**
+ * Accepting an invitation: the token must match the stored hash of a pending, unrevoked, unexpired invitation
+ * whose email is not a teammate of the account (decided through the same claim as the webhook's). The status
+ * write carries the version that was checked, so of two concurrent uses of one link exactly one wins. The
+ * workspace controller then grants the client read access to the workspace's namespace alone.
+ */
+export class AcceptHandler {
+  constructor(private readonly deps: AcceptDeps) {}
+
+  private find(hash: string): CachedObject | undefined {
+    for (const inv of this.deps.caches.invitations.list()) {
+      const stored = (inv.status as { tokenHash?: unknown } | undefined)?.tokenHash;
+      if (typeof stored === 'string' && sameHash(stored, hash)) return inv;
+    }
+    return undefined;
+  }
+
+  async accept(token: string): Promise<AcceptResult> {
+    if (!TOKEN_PATTERN.test(token))
+      return fail(400, 'malformed', 'This invitation link is malformed; open the link from the email again.');
+    const hash = hashToken(token);
+    const cached = this.find(hash);
+    if (!cached) {
+      return fail(
+        404,
+        'unknown',
+        'This invitation link is not valid. It may have been replaced by a newer invitation; use the latest email.',
+      );
+    }
+    const ref = { namespace: cached.metadata.namespace, name: cached.metadata.name };
+    // Decide on the object as the API server has it now, not on the cache.
+    const live = (await this.deps.api.get(Resources.ClientInvitation, ref)) as CachedObject | undefined;
+    const status = ClientInvitationStatus.safeParse(live?.status ?? {}).data ?? {};
+    const spec = ClientInvitationSpec.safeParse(live?.spec);
+    if (
+      !live ||
+      live.metadata.deletionTimestamp ||
+      !spec.success ||
+      !status.tokenHash ||
+      !sameHash(status.tokenHash, hash)
+    ) {
+      return fail(
+        404,
+        'unknown',
+        'This invitation link is not valid. It may have been replaced by a newer invitation; use the latest email.',
+      );
+    }
+    const account = live.metadata.namespace ?? '';
+    const where = { workspace: spec.data.workspace, account };
+    if (spec.data.revoked || status.phase === 'Revoked')
+      return { ...fail(410, 'revoked', 'This invitation was revoked.'), ...where };
+    if (status.phase === 'Accepted')
+      return {
+        ...fail(409, 'used', 'This invitation was already accepted; the link works only once.'),
+        ...where,
+      };
+    const now = this.deps.now();
+    if (status.phase === 'Expired' || !status.expiresAt || now >= new Date(status.expiresAt)) {
+      return {
+        ...fail(
+          410,
+          'expired',
+          `This invitation expired on ${status.expiresAt ?? 'an unknown date'}; ask for a new one.`,
+        ),
+        ...where,
+      };
+    }
+    if (status.phase !== 'Pending')
+      return { ...fail(410, 'gone', 'This invitation cannot be accepted.'), ...where };
+
+    const email = canonicalEmail(spec.data.email);
+    if (!email.ok) return { ...fail(410, 'gone', 'This invitation cannot be accepted.'), ...where };
+    const liveAccount = (await this.deps.api.get(Resources.Account, { name: account })) as
+      { spec?: unknown } | undefined;
+    if (teammatesOf(AccountSpec.safeParse(liveAccount?.spec).data).has(email.email)) {
+      return {
+        ...fail(
+          409,
+          'teammate',
+          `${email.email} is a teammate of this account; a teammate cannot accept a client invitation.`,
+        ),
+        ...where,
+      };
+    }
+    const workspace = await this.deps.api.get(Resources.Workspace, {
+      namespace: account,
+      name: spec.data.workspace,
+    });
+    if (!workspace)
+      return { ...fail(410, 'gone', `The workspace ${spec.data.workspace} no longer exists.`), ...where };
+    const claim = { account, email: email.email, population: 'client' as const };
+    const reservation = await this.deps.claims.reserve(claim, `accept:${live.metadata.uid ?? ''}`, false);
+    if (!reservation.ok) return { ...fail(409, 'teammate', conflictMessage(claim)), ...where };
+
+    const conditions = setConditions(
+      (status.conditions ?? []) as Condition[],
+      [
+        ...readyConditions('Accepted', `Accepted; the client reads workspace ${spec.data.workspace}`),
+        {
+          type: AcceptedCondition,
+          status: 'True',
+          reason: 'Accepted',
+          message: `Accepted at ${now.toISOString()}`,
+        },
+      ],
+      live.metadata.generation ?? 0,
+      now,
+    );
+    try {
+      const written = await this.deps.api.replace(
+        Resources.ClientInvitation,
+        { ...live, status: { ...status, phase: 'Accepted', acceptedAt: now.toISOString(), conditions } },
+        { subresource: 'status' },
+      );
+      this.deps.caches.invitations.observe(written);
+    } catch (err) {
+      if (isCode(err, 'Conflict')) {
+        return {
+          ...fail(
+            409,
+            'conflict',
+            'The invitation changed while it was being accepted; open the link again.',
+          ),
+          ...where,
+        };
+      }
+      throw err;
+    }
+    this.deps.log.info(
+      { account, workspace: spec.data.workspace, invitation: live.metadata.name },
+      'invitation accepted',
+    );
+    return {
+      status: 200,
+      outcome: 'accepted',
+      message: `Welcome: you now have read access to the ${spec.data.workspace} workspace.`,
+      ...where,
+    };
+  }
+
+  /** `GET /accept?token=…` shows a confirmation page; `POST /accept` (form or JSON) accepts. */
+  route = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'https://operator.invalid');
+    const wantsHtml = (req.headers.accept ?? '').includes('text/html');
+    if (req.method === 'GET') {
+      const token = url.searchParams.get('token') ?? '';
+      res.writeHead(200, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': 'no-store',
+        'Referrer-Policy': 'no-referrer',
+      });
+      res.end(
+        page(
+          'Accept your invitation',
+          `<form method="post" action="?"><input type="hidden" name="token" value="${escapeHtml(token)}"><button type="submit">Accept the invitation</button></form>`,
+        ),
+      );
+      return;
+    }
+    let token = url.searchParams.get('token') ?? '';
+    const text = body.toString('utf8');
+    if ((req.headers['content-type'] ?? '').includes('application/json')) {
+      try {
+        const parsed = JSON.parse(text) as { token?: unknown };
+        if (typeof parsed.token === 'string') token = parsed.token;
+      } catch {
+        /* malformed: the token check below answers */
+      }
+    } else if (text) {
+      token = new URLSearchParams(text).get('token') ?? token;
+    }
+    let result: AcceptResult;
+    try {
+      result = await this.accept(token);
+    } catch (err) {
+      this.deps.log.error({ err: errorMessage(err) }, 'accepting an invitation failed');
+      result = fail(503, 'error', 'The invitation could not be accepted right now; try again in a moment.');
+    }
+    if (wantsHtml) {
+      res.writeHead(result.status, {
+        'Content-Type': 'text/html; charset=utf-8',
+        'Cache-Control': 'no-store',
+        'Referrer-Policy': 'no-referrer',
+      });
+      res.end(
+        page(
+          result.outcome === 'accepted' ? 'Invitation accepted' : 'Invitation not accepted',
+          `<p>${escapeHtml(result.message)}</p>`,
+        ),
+      );
+      return;
+    }
+    send(res, { status: result.status, body: result });
+  };
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function page(title: string, content: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${content}</body></html>`;
+}
