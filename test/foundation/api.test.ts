@@ -69,10 +69,15 @@ describe('the CRDs', () => {
   });
 
   it('accept every object in examples/ (server-side dry run)', async () => {
-    const docs = examples(join(REPO_ROOT, 'examples')) as {
-      kind: string;
-      metadata: { name: string; namespace?: string };
-    }[];
+    // examples/gitops also holds Argo CD and Flux objects, whose CRDs this cluster does not have: only our kinds
+    // are dry-run here (test/ship checks the GitOps files).
+    const docs = (
+      examples(join(REPO_ROOT, 'examples')) as {
+        apiVersion: string;
+        kind: string;
+        metadata: { name: string; namespace?: string };
+      }[]
+    ).filter((d) => d.apiVersion.startsWith('taskjuice.io/'));
     expect(docs.length).toBeGreaterThanOrEqual(4);
     const kinds: Record<string, ResourceType> = {
       Account: Resources.Account,

@@ -54,8 +54,15 @@ local reconciling = condition(status.conditions, "Reconciling")
 if obj.kind == "ClientInvitation" then
   local phase = status.phase
   if phase == "Expired" or phase == "Revoked" or phase == "Rejected" then
+    local why = nil
+    if stalled ~= nil and stalled.status == "True" then
+      why = stalled.message
+    end
+    if why == nil or why == "" then
+      why = messageOf(ready, "the invitation no longer admits anyone")
+    end
     hs.status = "Degraded"
-    hs.message = "Invitation " .. phase .. ": " .. messageOf(stalled, messageOf(ready, "no longer valid"))
+    hs.message = "Invitation " .. phase .. ": " .. why
     return hs
   end
 end
