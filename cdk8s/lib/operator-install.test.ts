@@ -87,4 +87,27 @@ describe('OperatorInstall', () => {
     });
     expect(pod.containers[0]?.volumeMounts.map((m) => m.mountPath)).toEqual(['/tmp']);
   });
+
+  it('selects its pods by the standard labels, the same in the Deployment, the Service and the PDB', () => {
+    const docs = install();
+    const deployment = find(docs, 'Deployment') as Manifest & {
+      spec: {
+        selector: { matchLabels: Record<string, string> };
+        template: { metadata: { labels: Record<string, string> } };
+      };
+    };
+    const selector = {
+      'app.kubernetes.io/name': 'workspace-operator',
+      'app.kubernetes.io/instance': 'workspace-operator',
+    };
+    expect(deployment.spec.selector.matchLabels).toEqual(selector);
+    expect(deployment.spec.template.metadata.labels).toMatchObject(selector);
+    expect((find(docs, 'Service') as Manifest & { spec: { selector: unknown } }).spec.selector).toEqual(
+      selector,
+    );
+    expect(
+      (find(docs, 'PodDisruptionBudget') as Manifest & { spec: { selector: { matchLabels: unknown } } }).spec
+        .selector.matchLabels,
+    ).toEqual(selector);
+  });
 });

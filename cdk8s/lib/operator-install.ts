@@ -113,10 +113,8 @@ export class OperatorInstall extends Chart {
     super(scope, id);
     this.namespaceName = namespace;
     const name = props.name ?? 'workspace-operator';
-    const labels = {
-      'app.kubernetes.io/name': 'workspace-operator',
-      'app.kubernetes.io/part-of': 'workspace-operator',
-    };
+    const selector = { 'app.kubernetes.io/name': 'workspace-operator', 'app.kubernetes.io/instance': name };
+    const labels = { ...selector, 'app.kubernetes.io/part-of': 'workspace-operator' };
     const staff = props.staffClusterRole ?? STAFF_CLUSTER_ROLE;
     const client = props.clientClusterRole ?? CLIENT_CLUSTER_ROLE;
     const secret = props.databaseSecret ?? { name: 'workspace-operator-database', key: 'url' };
@@ -187,6 +185,9 @@ export class OperatorInstall extends Chart {
     this.deployment = new kplus.Deployment(this, 'deployment', {
       metadata: { name, namespace, labels },
       replicas: props.replicas ?? 2,
+      // Select pods by the standard labels rather than cdk8s's construct address, so the (immutable) selector
+      // does not depend on how the app that synthesizes this chart names it.
+      select: false,
       serviceAccount,
       automountServiceAccountToken: true,
       terminationGracePeriod: Duration.seconds(30),
@@ -242,6 +243,7 @@ export class OperatorInstall extends Chart {
         },
       ],
     });
+    this.deployment.select(kplus.LabelSelector.of({ labels: selector }));
     // Pod Security "restricted" also wants a seccomp profile and every capability dropped. cdk8s-plus-27 can
     // express neither (no seccompProfile; its Capability enum has no ALL), so they go in through the escape hatch.
     ApiObject.of(this.deployment).addJsonPatch(
@@ -251,7 +253,7 @@ export class OperatorInstall extends Chart {
 
     this.service = new kplus.Service(this, 'service', {
       metadata: { name, namespace, labels },
-      selector: this.deployment,
+      selector: kplus.Pods.select(this, 'operator-pods', { labels: selector }),
       ports: [
         { name: 'https', port: 443, targetPort: PORTS.webhook },
         { name: 'metrics', port: PORTS.metrics, targetPort: PORTS.metrics },
