@@ -18,11 +18,23 @@ export class CacheView implements WebhookView {
     private readonly selfUsername: string,
   ) {}
 
-  account(name: string): AccountSpec | undefined {
-    const obj = this.caches.accounts.get(name);
+  async account(name: string): Promise<AccountSpec | undefined> {
+    let obj = this.caches.accounts.get(name);
+    // A request right after the account's create can beat the watch event: ask the API server on a miss.
+    obj ??= (await this.api.get(Resources.Account, { name })) as CachedObject | undefined;
     if (!obj || obj.metadata.deletionTimestamp) return undefined;
     if (!this.specs.has(obj)) this.specs.set(obj, AccountSpec.safeParse(obj.spec).data);
     return this.specs.get(obj);
+  }
+
+  async workspacesLive(account: string): Promise<string[]> {
+    const { items } = await this.api.list(Resources.Workspace, { namespace: account });
+    return items.map((w) => (w as CachedObject).metadata.name);
+  }
+
+  async workspaceExists(account: string, slug: string): Promise<boolean> {
+    if (this.caches.workspaces.get(`${account}/${slug}`)) return true;
+    return (await this.api.get(Resources.Workspace, { namespace: account, name: slug })) !== undefined;
   }
 
   workspaces(account: string): string[] {

@@ -3,10 +3,14 @@ import type { AccountSpec, TeammateRole } from '../api/v1alpha1/account.js';
 
 /** The state the validators decide on, read from the operator's caches (every replica keeps them warm). */
 export interface WebhookView {
-  /** The account's parsed spec; undefined when there is no such Account. */
-  account(name: string): AccountSpec | undefined;
+  /** The account's parsed spec; undefined when there is no such Account (a cache miss asks the API server). */
+  account(name: string): Promise<AccountSpec | undefined>;
+  /** Whether the workspace exists (a cache miss asks the API server: it may have been created a moment ago). */
+  workspaceExists(account: string, slug: string): Promise<boolean>;
   /** Slugs of the account's workspaces, those being deleted included (as the quota counts them). */
   workspaces(account: string): string[];
+  /** The same, listed from the API server: for decisions that would lose data if the cache lagged. */
+  workspacesLive(account: string): Promise<string[]>;
   /** Canonical client emails of the account and the workspaces they are invited to or members of. */
   clients(account: string): Map<string, string[]>;
   /** The limit of a plan from the catalog; unresolved plans fall back to 1. */

@@ -12,7 +12,8 @@ const RESERVED = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 export async function validateAccount(req: AdmissionRequest, view: WebhookView): Promise<Decision> {
   if (req.operation === 'DELETE') {
     const name = req.name ?? ReviewedObject.safeParse(req.oldObject).data?.metadata.name ?? '';
-    const workspaces = view.workspaces(name);
+    // Deleting the account deletes its home namespace and everything in it: decide on the API server's list.
+    const workspaces = await view.workspacesLive(name);
     if (workspaces.length > 0) {
       return denied(
         `account ${name} still has ${plural(workspaces.length, 'workspace')} (${workspaces.slice(0, 5).join(', ')}${workspaces.length > 5 ? ', …' : ''}); delete its workspaces before the account`,

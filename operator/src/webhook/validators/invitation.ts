@@ -16,12 +16,12 @@ export async function validateInvitation(req: AdmissionRequest, view: WebhookVie
   if (req.operation === 'UPDATE') return allowed();
 
   const account = req.namespace ?? '';
-  const accountSpec = view.account(account);
+  const accountSpec = await view.account(account);
   if (!accountSpec) return denied(`namespace ${account} is not the home namespace of an Account`);
   if (roleOf(accountSpec, req.userInfo.username) === 'Member') {
     return denied('inviting clients requires the Owner or Admin role');
   }
-  if (!view.workspaces(account).includes(spec.data.workspace)) {
+  if (!(await view.workspaceExists(account, spec.data.workspace))) {
     return denied(
       `spec.workspace: workspace ${spec.data.workspace} does not exist in account ${account}; create the Workspace first`,
     );

@@ -22,8 +22,10 @@ function view(
   } = {},
 ): WebhookView {
   return {
-    account: (name) => (name === 'acme' ? acme : undefined),
+    account: async (name) => (name === 'acme' ? acme : undefined),
+    workspaceExists: async (name, slug) => name === 'acme' && (state.workspaces ?? []).includes(slug),
     workspaces: (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
+    workspacesLive: async (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
     clients: () => state.clients ?? new Map(),
     plan: (name) => {
       const limits: Record<string, number> = { starter: 1, growth: 5, scale: 25 };

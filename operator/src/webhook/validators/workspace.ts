@@ -13,7 +13,7 @@ const SLUG = new RegExp(SLUG_PATTERN);
  */
 export async function validateWorkspace(req: AdmissionRequest, view: WebhookView): Promise<Decision> {
   const account = req.namespace ?? '';
-  const spec = view.account(account);
+  const spec = await view.account(account);
   const role = roleOf(spec, req.userInfo.username);
 
   if (req.operation === 'DELETE') {
