@@ -1,0 +1,305 @@
+/**
+ * The workspace benchmark (SPEC 7): a burst of Workspaces applied to a running operator, measured from outside.
+ * It prints figures next to their targets and asserts nothing.
+ *
+ *   npm run bench -- [--workspaces 200] [--accounts 10] [--idle 60] [--concurrency 32]
+ *                    [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--skip-floor]
+ *
+ * It starts the local platform as the tests do (or uses KUBECONFIG and DATABASE_URL when both are set), runs the
+ * floor (floor.ts: the same writes and SQL from a plain script), then the operator as a child process from
+ * dist/main.js, creates the accounts, waits for them, and applies the workspaces as fast as the creating client
+ * allows. Its own watch records, per workspace, the time from the create's response to the first Ready=True for
+ * the current generation. The operator's /metrics give API requests and SQL per workspace, /proc its peak memory
+ * and the CPU time of every process of the platform. Then nothing changes for `--idle` seconds, and whatever the
+ * operator writes or queries meanwhile is counted.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../../src/config.js';
+import { Database } from '../../src/db/database.js';
+import { Api } from '../../src/kube/api.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { Resources } from '../../src/kube/resources.js';
+import { createLogger, silentLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics.js';
+import { cleanUpExternal } from './cleanup.js';
+import { delay, eachLimit, onShutdown, progress } from './common.js';
+import { prepareFloorAccounts, runFloor } from './floor.js';
+import { PLAN_CATALOG, accountBody, spread, workspaceBody } from './objects.js';
+import { startOperatorProcess, operatorLogTail, type OperatorProcess } from './operator-process.js';
+import { startPlatform, type BenchPlatform } from './platform.js';
+import { difference, gauge, parseExposition, total, type Sample } from './prometheus.js';
+import { machineBusySeconds, treeCpuSeconds } from './procfs.js';
+import { ReadinessTracker } from './readiness.js';
+import { printReport, type BenchFigures, type CpuReading } from './report.js';
+
+const { values: args } = parseArgs({
+  options: {
+    workspaces: { type: 'string', default: '200' },
+    accounts: { type: 'string', default: '10' },
+    idle: { type: 'string', default: '60' },
+    concurrency: { type: 'string', default: '32' },
+    'node-args': { type: 'string', default: '' },
+    'skip-floor': { type: 'boolean', default: false },
+  },
+});
+
+function positive(name: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}`);
+  return n;
+}
+
+const N = positive('workspaces', args.workspaces);
+const K = positive('accounts', args.accounts);
+const IDLE_S = positive('idle', args.idle, 0);
+const C = positive('concurrency', args.concurrency);
+const NODE_ARGS = args['node-args'].split(' ').filter((a) => a !== '');
+// The operator runs with its defaults; the floor uses the same numbers, read from the same configuration code.
+const DEFAULTS = loadConfig({ DATABASE_URL: 'postgres://localhost/defaults' });
+const WORKERS = DEFAULTS.workers;
+const RUN = randomBytes(3).toString('hex');
+const RUN_LABEL = 'bench.taskjuice.io/run';
+const WRITE_VERBS = new Set(['create', 'update', 'patch', 'apply', 'delete']);
+
+let platform: BenchPlatform | undefined;
+let operator: OperatorProcess | undefined;
+let kube: KubeClient | undefined;
+const trackers: ReadinessTracker[] = [];
+const cleanup = onShutdown(async () => {
+  for (const t of trackers.splice(0)) await t.stop();
+  if (platform && !platform.local && kube) {
+    await cleanUpExternal(new Api(kube), platform.databaseUrl, RUN, RUN_LABEL).catch((err: unknown) =>
+      progress(`cleanup: ${String(err)}`),
+    );
+  }
+  await operator?.stop();
+  operator = undefined;
+  kube?.close();
+  await platform?.stop();
+  platform = undefined;
+});
+
+function cpuReading(p: BenchPlatform, op: OperatorProcess | undefined): CpuReading {
+  const usage = process.cpuUsage();
+  const reading: CpuReading = { at: performance.now(), seconds: new Map(), machine: 0 };
+  for (const [name, pid] of p.pids) reading.seconds.set(name, treeCpuSeconds(pid));
+  if (op) reading.seconds.set('operator', treeCpuSeconds(op.pid));
+  reading.seconds.set('benchmark (client, watch)', (usage.user + usage.system) / 1e6);
+  reading.machine = machineBusySeconds();
+  return reading;
+}
+
+/** Waits until the operator's API writes stop changing (trailing Events and account status), at most 5 s. */
+async function settle(op: OperatorProcess): Promise<Sample[]> {
+  let last = await op.metrics();
+  const writes = (s: Sample[]) =>
+    total(s, 'rest_client_requests_total', (l) => WRITE_VERBS.has(l.verb ?? '') && l.resource !== 'leases');
+  for (let i = 0; i < 10; i++) {
+    await delay(500);
+    const next = await op.metrics();
+    if (writes(next) === writes(last)) return next;
+    last = next;
+  }
+  return last;
+}
+
+async function floorPhase(p: BenchPlatform, api: Api, floorMetrics: Metrics): Promise<BenchFigures['floor']> {
+  const labels = { [RUN_LABEL]: `${RUN}-floor` };
+  const accounts = await prepareFloorAccounts(
+    api,
+    Array.from({ length: K }, (_, i) => `floor-${RUN}-a${i}`),
+    labels,
+  );
+  const { database } = loadConfig({ DATABASE_URL: p.databaseUrl });
+  const db = new Database({
+    url: p.databaseUrl,
+    poolSize: database.poolSize,
+    databaseName: database.databaseName,
+    tenantGroup: database.tenantGroup,
+    tenantConnectionLimit: database.tenantConnectionLimit,
+    log: silentLogger,
+    metrics: floorMetrics,
+  });
+  try {
+    await db.bootstrap();
+    await db.ping();
+    progress(`floor: ${N} workspaces, plain script, ${WORKERS} at a time (creating client: ${C})`);
+    const before = parseExposition(await floorMetrics.registry.metrics());
+    const result = await runFloor({
+      api,
+      db,
+      accounts,
+      workspaces: spread(
+        accounts.map((a) => a.name),
+        N,
+      ),
+      labels,
+      createConcurrency: C,
+      workers: WORKERS,
+      endpoint: { host: database.clientHost, port: database.clientPort, database: database.databaseName },
+      staffClusterRole: DEFAULTS.rbac.staffClusterRole,
+    });
+    await delay(1_000); // the Events it did not wait for
+    const after = parseExposition(await floorMetrics.registry.metrics());
+    progress(`floor: done in ${(result.totalMs / 1000).toFixed(2)} s`);
+    return { ...result, counts: difference(before, after) };
+  } finally {
+    await db.close();
+  }
+}
+
+async function main(): Promise<void> {
+  progress(
+    `workspace benchmark: ${N} workspaces in ${K} accounts, creating concurrency ${C}, idle ${IDLE_S} s (run ${RUN})`,
+  );
+  platform = await startPlatform();
+  kube = await KubeClient.fromFile(platform.kubeconfig, { maxSockets: Math.max(64, C + 16) });
+  const floorMetrics = new Metrics();
+  kube.onRequest(floorMetrics.observeApiRequest);
+  const api = new Api(kube);
+  const systemNamespace = `bench-system-${RUN}`;
+  await api.create(Resources.Namespace, {
+    metadata: { name: systemNamespace, labels: { [RUN_LABEL]: RUN } },
+  });
+
+  const floor = args['skip-floor'] ? undefined : await floorPhase(platform, api, floorMetrics);
+
+  progress(`starting the operator: node ${[...NODE_ARGS, 'dist/main.js'].join(' ')}`);
+  const selector = `${RUN_LABEL}=${RUN}`;
+  const op = await startOperatorProcess({
+    runDir: platform.runDir,
+    kubeconfig: platform.kubeconfig,
+    databaseUrl: platform.databaseUrl,
+    nodeArgs: NODE_ARGS,
+    env: {
+      PLAN_CATALOG,
+      WATCH_LABEL_SELECTOR: selector,
+      WEBHOOK_ENABLED: 'false',
+      LOG_LEVEL: 'warn',
+      LEADER_ELECTION_NAMESPACE: systemNamespace,
+      POD_NAMESPACE: systemNamespace,
+      LEADER_ELECTION_ID: `bench-${RUN}`,
+    },
+  });
+  operator = op;
+  progress(`operator running as pid ${op.pid} (log ${op.logFile})`);
+
+  const log = createLogger('warn', process.stderr);
+  const labels = { [RUN_LABEL]: RUN };
+  const accountNames = Array.from({ length: K }, (_, i) => `bench-${RUN}-a${i}`);
+  const accountTracker = new ReadinessTracker(api, Resources.Account, selector, log);
+  const workspaceTracker = new ReadinessTracker(api, Resources.Workspace, selector, log);
+  trackers.push(accountTracker, workspaceTracker);
+  await Promise.all([accountTracker.start(), workspaceTracker.start()]);
+  await eachLimit(accountNames, C, async (name) => {
+    await api.create(Resources.Account, accountBody(name, labels));
+  });
+  const accountsLate = await accountTracker.waitFor(accountNames, 120_000);
+  if (accountsLate.length > 0) {
+    const why = await Promise.all(
+      accountsLate.map(async (name) => {
+        const a = (await api.get(Resources.Account, { name })) as
+          { status?: { conditions?: { type: string; reason?: string; message?: string }[] } } | undefined;
+        const ready = a?.status?.conditions?.find((c) => c.type === 'Ready');
+        return `${name}: ${ready?.reason ?? 'no status'} ${ready?.message ?? ''}`;
+      }),
+    );
+    throw new Error(`accounts not Ready after 120 s:\n${why.join('\n')}\n${operatorLogTail(op)}`);
+  }
+  progress(`${K} accounts Ready`);
+  await delay(1_000);
+
+  const rssBefore = op.memory().current;
+  const metricsBefore = await settle(op);
+  const cpuBefore = cpuReading(platform, op);
+  const createdAt = new Map<string, number>();
+  const createLatencies: number[] = [];
+  const list = spread(accountNames, N);
+  const keys = list.map(([a, s]) => `${a}/${s}`);
+  const peakDepth = new Map<string, number>();
+  const started = performance.now();
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      await delay(1_000);
+      if (!sampling) break;
+      const m = await op.metrics().catch(() => [] as Sample[]);
+      for (const name of ['workspace', 'account']) {
+        const d = gauge(m, 'workqueue_depth', { name });
+        if (Number.isFinite(d)) peakDepth.set(name, Math.max(peakDepth.get(name) ?? 0, d));
+      }
+      progress(
+        `created ${createdAt.size}/${N}, Ready ${workspaceTracker.readyAt.size}/${N}, workspace queue ${gauge(m, 'workqueue_depth', { name: 'workspace' })}`,
+      );
+    }
+  })();
+  let createdAll = 0;
+  await eachLimit(list, C, async ([account, slug]) => {
+    const t = performance.now();
+    await api.create(Resources.Workspace, workspaceBody(account, slug, labels));
+    const now = performance.now();
+    createLatencies.push(now - t);
+    createdAt.set(`${account}/${slug}`, now);
+  });
+  createdAll = performance.now() - started;
+  const missing = await workspaceTracker.waitFor(keys, 120_000 + N * 200);
+  sampling = false;
+  await sampler;
+  const lastReady = Math.max(
+    ...keys.map((k) => workspaceTracker.readyAt.get(k) ?? Number.NaN).filter(Number.isFinite),
+  );
+  const cpuAfter = cpuReading(platform, op);
+  if (missing.length > 0)
+    progress(`${missing.length} workspaces not Ready in time, e.g. ${missing.slice(0, 3).join(', ')}`);
+  else progress(`all ${N} workspaces Ready after ${((lastReady - started) / 1000).toFixed(2)} s`);
+  const metricsAfter = await settle(op);
+  const rssAfter = op.memory().current;
+
+  let idle: BenchFigures['idle'];
+  if (IDLE_S > 0) {
+    progress(`idle: ${IDLE_S} s with nothing changing`);
+    const idleStart = await op.metrics();
+    await delay(IDLE_S * 1000);
+    idle = { seconds: IDLE_S, counts: difference(idleStart, await op.metrics()) };
+  }
+  const memory = op.memory();
+  const finalMetrics = await op.metrics();
+
+  const latencies = keys
+    .filter((k) => workspaceTracker.readyAt.has(k) && createdAt.has(k))
+    .map((k) => (workspaceTracker.readyAt.get(k) as number) - (createdAt.get(k) as number));
+
+  progress('stopping the operator (SIGTERM)');
+  const code = await op.stop();
+  operator = undefined;
+
+  printReport({
+    n: N,
+    accounts: K,
+    concurrency: C,
+    workers: WORKERS,
+    local: platform.local,
+    totalMs: missing.length === 0 ? lastReady - started : Number.NaN,
+    notReady: missing.length,
+    createdAllMs: createdAll,
+    createLatencies,
+    latencies,
+    counts: difference(metricsBefore, metricsAfter),
+    final: finalMetrics,
+    cpu: { before: cpuBefore, after: cpuAfter },
+    memory: { peak: memory.peak, before: rssBefore, after: rssAfter },
+    peakDepth,
+    idle,
+    floor,
+    operatorExit: code,
+  });
+}
+
+main()
+  .then(() => cleanup())
+  .catch(async (err: unknown) => {
+    progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await cleanup();
+    process.exitCode = 1;
+  });
