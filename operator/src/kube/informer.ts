@@ -52,6 +52,17 @@ function asCached(raw: unknown): CachedObject | undefined {
   return obj;
 }
 
+/**
+ * Whether `next` is a later version than `current`. Resource versions are etcd revisions, so numbers compare; an
+ * older one reaches the informer when a watch delivers a version the operator has already observed a newer one of.
+ */
+function isNewer(next: CachedObject, current: CachedObject): boolean {
+  const a = Number(next.metadata.resourceVersion);
+  const b = Number(current.metadata.resourceVersion);
+  if (Number.isFinite(a) && Number.isFinite(b)) return a > b;
+  return next.metadata.resourceVersion !== current.metadata.resourceVersion;
+}
+
 const WatchEvent = (raw: unknown): { type: string; object: unknown } | undefined => {
   if (!raw || typeof raw !== 'object') return undefined;
   const e = raw as { type?: unknown; object?: unknown };
@@ -146,15 +157,13 @@ export class Informer {
   /**
    * Puts an object the operator just wrote into the cache, unless the cache already holds that version or a
    * newer one. Without it, the next reconcile could read the cache from before its own write (say, no Secret yet)
-   * and act on it again. Handlers are not called: the watch event for the same version changes nothing later.
+   * and act on it again. Handlers are called as the watch event would call them, and that event, arriving later
+   * with the same version, changes nothing: every change reaches the handlers once, whichever comes first. (They
+   * must see it: a workspace lists its clients from its invitations, whose status the accept endpoint writes.)
    */
   observe(raw: unknown): void {
     const obj = asCached(raw);
-    if (!obj) return;
-    const key = keyOf(obj);
-    const current = this.store.get(key);
-    if (current && Number(current.metadata.resourceVersion) >= Number(obj.metadata.resourceVersion)) return;
-    this.put(key, obj);
+    if (obj) this.upsert(keyOf(obj), obj);
   }
 
   /** Removes an object the operator just deleted, for the same reason. */
@@ -225,13 +234,13 @@ export class Informer {
     }
   }
 
+  /** Stores the object and tells the handlers, unless the cache holds this version or a newer one already. */
   private upsert(key: string, obj: CachedObject): void {
     const old = this.store.get(key);
+    if (old && !isNewer(obj, old)) return;
     this.put(key, obj);
     if (!old) for (const h of this.handlers) h.add?.(obj);
-    else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) {
-      for (const h of this.handlers) h.update?.(old, obj);
-    }
+    else for (const h of this.handlers) h.update?.(old, obj);
   }
 
   private async watchOnce(signal: AbortSignal): Promise<void> {

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../log.js';
+import type { Api } from './api.js';
+import { Informer, type CachedObject } from './informer.js';
+import { Resources } from './resources.js';
+
+const invitation = (resourceVersion: string, phase: string): CachedObject => ({
+  metadata: { name: 'dana', namespace: 'acme', resourceVersion },
+  status: { phase },
+});
+
+/** An API whose list answers one object and whose watch delivers what the test sends. */
+function fakeApi() {
+  let send: (doc: unknown) => void = () => {};
+  let watching: () => void = () => {};
+  const watchOpen = new Promise<void>((resolve) => (watching = resolve));
+  const api = {
+    list: async () => ({ items: [invitation('10', 'Pending')], resourceVersion: '10' }),
+    client: {
+      stream: (_req: unknown, onDoc: (doc: unknown) => void, signal: AbortSignal) => {
+        send = onDoc;
+        watching();
+        return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      },
+    },
+  } as unknown as Api;
+  return { api, watchOpen, send: (type: string, obj: CachedObject) => send({ type, object: obj }) };
+}
+
+describe('Informer', () => {
+  it('tells the handlers about a version the operator wrote once, whether the write or the watch comes first', async () => {
+    const { api, watchOpen, send } = fakeApi();
+    const informer = new Informer(api, Resources.ClientInvitation, { log: silentLogger });
+    const seen: string[] = [];
+    informer.on({
+      add: (o) => seen.push(`add ${o.metadata.resourceVersion}`),
+      update: (_, o) => seen.push(`update ${o.metadata.resourceVersion}`),
+    });
+    const abort = new AbortController();
+    const running = informer.run(abort.signal);
+    await informer.waitForSync();
+    await watchOpen;
+
+    // The write's answer first, then its watch event: one update, not none and not two.
+    informer.observe(invitation('11', 'Accepted'));
+    send('MODIFIED', invitation('11', 'Accepted'));
+    // The watch first, then the write's answer.
+    send('MODIFIED', invitation('12', 'Revoked'));
+    informer.observe(invitation('12', 'Revoked'));
+    // A version older than the cache's does not take the cache back.
+    send('MODIFIED', invitation('11', 'Accepted'));
+
+    expect(seen).toEqual(['add 10', 'update 11', 'update 12']);
+    expect((informer.get('acme/dana')?.status as { phase: string }).phase).toBe('Revoked');
+    abort.abort();
+    await running;
+  });
+});
