@@ -25,7 +25,12 @@ const leaseNs = uniqueName('lease');
 beforeAll(async () => {
   api = await adminApi();
   await api.create(Resources.Namespace, { metadata: { name: leaseNs } });
-  ({ operator } = await startOperator({ shard, leaseNamespace: leaseNs }));
+  ({ operator } = await startOperator({
+    shard,
+    leaseNamespace: leaseNs,
+    // `bulk`: a limit the API server writes back in SI form ("1k"), which the account must still read as counted.
+    env: { PLAN_CATALOG: '{"starter":1,"growth":5,"scale":25,"bulk":1000}' },
+  }));
 });
 
 afterAll(async () => {
@@ -226,5 +231,35 @@ describe('a Workspace', () => {
     expect(quota.spec.hard['count/workspaces.taskjuice.io']).toBe('1');
     const err = await rejection(createWorkspace(api, shard, account, 'two'));
     expect(err.message).toMatch(/exceeded quota/);
+  });
+
+  it('becomes Ready on a plan of 1,000 workspaces, which the API server stores as 1k', async () => {
+    const account = uniqueName('bulk');
+    await createAccount(api, shard, account, { plan: 'bulk' });
+    const acct = await waitReady(api, Resources.Account, undefined, account);
+    expect(acct.status?.plan).toEqual({ name: 'bulk', resolved: true, workspaceLimit: 1000 });
+    const quota = (await api.get(Resources.ResourceQuota, {
+      namespace: account,
+      name: 'taskjuice-workspaces',
+    })) as { spec: { hard: Record<string, string> }; metadata: { resourceVersion: string } };
+    expect(quota.spec.hard['count/workspaces.taskjuice.io']).toBe('1k');
+    // The desired quota matches the stored one, so a later pass over the account leaves it alone.
+    const edited = (await api.mergePatch(
+      Resources.Account,
+      { name: account },
+      { spec: { displayName: 'Bulk agency, renamed' } },
+    )) as { metadata: { generation: number } };
+    await eventually('the account to observe the edit', async () => {
+      const a = await read(api, Resources.Account, undefined, account);
+      const ready = a?.status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === 'True' && ready.observedGeneration === edited.metadata.generation
+        ? true
+        : undefined;
+    });
+    const again = (await api.get(Resources.ResourceQuota, {
+      namespace: account,
+      name: 'taskjuice-workspaces',
+    })) as { metadata: { resourceVersion: string } };
+    expect(again.metadata.resourceVersion).toBe(quota.metadata.resourceVersion);
   });
 });

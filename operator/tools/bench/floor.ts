@@ -22,6 +22,7 @@ import { newPassword } from '../../src/db/scram.js';
 import type { Api } from '../../src/kube/api.js';
 import { EventRecorder } from '../../src/kube/events.js';
 import type { CachedObject } from '../../src/kube/informer.js';
+import { countQuantity } from '../../src/kube/quantity.js';
 import { Resources } from '../../src/kube/resources.js';
 import { silentLogger } from '../../src/log.js';
 import { delay, eachLimit } from './common.js';
@@ -86,7 +87,7 @@ export async function prepareFloorAccounts(
     await api.create(Resources.Namespace, { metadata: { name, labels } });
     await api.create(Resources.ResourceQuota, {
       metadata: { name: QUOTA_NAME, namespace: name, labels },
-      spec: { hard: { [QUOTA_RESOURCE]: String(BENCH_LIMIT) } },
+      spec: { hard: { [QUOTA_RESOURCE]: countQuantity(BENCH_LIMIT) } },
     });
     accounts.push({ name, object, teammates });
   }

@@ -3,6 +3,7 @@ import { canonicalOrSelf } from '../../api/email.js';
 import type { Teammate } from '../../api/v1alpha1/account.js';
 import { API_VERSION, Labels } from '../../api/v1alpha1/group.js';
 import { managedLabels, ownerReference } from '../../kube/ownership.js';
+import { countQuantity } from '../../kube/quantity.js';
 
 export const QUOTA_RESOURCE = 'count/workspaces.taskjuice.io';
 export const QUOTA_NAME = 'taskjuice-workspaces';
@@ -120,6 +121,6 @@ export function accountBindings(
 export function workspaceQuota(account: string, limit: number) {
   return {
     metadata: { name: QUOTA_NAME, namespace: account, labels: homeLabels(account) },
-    spec: { hard: { [QUOTA_RESOURCE]: String(limit) } },
+    spec: { hard: { [QUOTA_RESOURCE]: countQuantity(limit) } },
   };
 }

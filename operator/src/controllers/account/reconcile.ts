@@ -12,6 +12,7 @@ import type { Logger } from '../../log.js';
 import { ensure, ensureAbsent, ensureOwnedNamespace } from '../../kube/apply.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
 import type { CachedObject } from '../../kube/informer.js';
+import { countQuantity } from '../../kube/quantity.js';
 import { Resources } from '../../kube/resources.js';
 import type { ControllerContext } from '../context.js';
 import { describeIssues } from '../../api/issues.js';
@@ -115,7 +116,7 @@ export class AccountReconciler implements Reconciler {
       | (CachedObject & { status?: { hard?: Record<string, string>; used?: Record<string, string> } })
       | undefined;
     const counted =
-      quota?.status?.hard?.[QUOTA_RESOURCE] === String(plan.workspaceLimit) &&
+      quota?.status?.hard?.[QUOTA_RESOURCE] === countQuantity(plan.workspaceLimit) &&
       quota.status.used?.[QUOTA_RESOURCE] !== undefined;
     if (!counted) {
       await this.write(obj, base, [
