@@ -296,12 +296,17 @@ describe('the admission webhook, through the API server', () => {
       spec: { hard: { 'count/clientinvitations.taskjuice.io': '0' } },
     });
     const email = 'ghost@client.example';
-    await eventually('the quota to refuse the invitation', async () => {
-      const err = await rejection(
-        api.create(Resources.ClientInvitation, invitation(account, 'ghost', 'quota', email)),
-      );
-      return /exceeded quota/.test(err.message) ? true : undefined;
+    // Until the quota controller has counted it, a fresh quota may not be enforced yet: wait for its status.
+    await eventually('the quota to be counted', async () => {
+      const q = (await api.get(Resources.ResourceQuota, { namespace: account, name: 'no-invitations' })) as {
+        status?: { used?: Record<string, string> };
+      };
+      return q.status?.used?.['count/clientinvitations.taskjuice.io'] !== undefined ? true : undefined;
     });
+    const err = await rejection(
+      api.create(Resources.ClientInvitation, invitation(account, 'ghost', 'quota', email)),
+    );
+    expect(err.message).toMatch(/exceeded quota/);
     expect(
       await api.get(Resources.ConfigMap, { namespace: operatorNs, name: claimName(account, email) }),
     ).toBeDefined();
