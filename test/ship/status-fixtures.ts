@@ -159,15 +159,15 @@ const invitations: Fixture[] = [
     message: /^Invitation Rejected: dana@contoso.example is a teammate/,
   },
   {
-    // The controller reports a revocation as done (Ready); the health checks still flag it, since nobody can use it.
+    // A revocation is a declared end state (spec.revoked in Git), done when the link is dead: healthy, not failed.
     name: 'a ClientInvitation that is Revoked',
     object: invitation('Revoked', [
       ...summary('True', 'False', 'False', 2, 'The invitation was revoked; its link no longer works'),
       condition('Accepted', 'False', 2, 'Revoked'),
     ]),
-    argocd: 'Degraded',
-    flux: 'Failed',
-    message: /^Invitation Revoked: The invitation was revoked/,
+    argocd: 'Healthy',
+    flux: 'Current',
+    message: /^Revoked: The invitation was revoked/,
   },
 ];
 

@@ -4,7 +4,8 @@
 --
 -- It reads the operator's status contract:
 --   observedGeneration behind metadata.generation     -> Progressing (the operator has not seen the change yet)
---   ClientInvitation phase Expired, Revoked, Rejected  -> Degraded, with the reason
+--   ClientInvitation phase Expired, Rejected          -> Degraded, with the reason (a person must resend or fix it)
+--   ClientInvitation phase Revoked                    -> Healthy: revoking is a declared end state, done
 --   Stalled=True (an error a person must fix)          -> Degraded, with its message
 --   Reconciling=True                                   -> Progressing
 --   Ready=True                                         -> Healthy (an invitation that is sent but not yet
@@ -53,7 +54,12 @@ local reconciling = condition(status.conditions, "Reconciling")
 
 if obj.kind == "ClientInvitation" then
   local phase = status.phase
-  if phase == "Expired" or phase == "Revoked" or phase == "Rejected" then
+  if phase == "Revoked" then
+    hs.status = "Healthy"
+    hs.message = "Revoked: " .. messageOf(ready, "the link no longer works")
+    return hs
+  end
+  if phase == "Expired" or phase == "Rejected" then
     local why = nil
     if stalled ~= nil and stalled.status == "True" then
       why = stalled.message
