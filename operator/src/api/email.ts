@@ -15,7 +15,25 @@ const DOMAIN_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export const EMAIL_RULE =
   "must be one address like name@example.com: ASCII letters, digits and . ! # $ % & ' * + / = ? ^ _ ` { | } ~ - before the @, and a domain name after it";
 
+/**
+ * Answers already computed, by input. Every admission review canonicalises its user and the account's teammates,
+ * the same few addresses over and over; the folding (two NFKC passes and IDNA) is most of the webhook's own work.
+ * Bounded: when full it starts again, which costs one recomputation per address.
+ */
+const memo = new Map<string, CanonicalEmail>();
+const MEMO_LIMIT = 10_000;
+
 export function canonicalEmail(input: string): CanonicalEmail {
+  let result = memo.get(input);
+  if (result === undefined) {
+    if (memo.size >= MEMO_LIMIT) memo.clear();
+    result = canonicalize(input);
+    memo.set(input, result);
+  }
+  return result;
+}
+
+function canonicalize(input: string): CanonicalEmail {
   const folded = input
     .normalize('NFKC')
     .replace(FORMAT_CHARACTERS, '')
