@@ -3,7 +3,7 @@
  * It prints figures next to their targets and asserts nothing.
  *
  *   npm run bench -- [--workspaces 200] [--accounts 10] [--idle 60] [--concurrency 32]
- *                    [--node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--skip-floor]
+ *                    ["--node-args=--cpu-prof --cpu-prof-dir=/tmp/prof"] [--skip-floor]
  *
  * It starts the local platform as the tests do (or uses KUBECONFIG and DATABASE_URL when both are set), runs the
  * floor (floor.ts: the same writes and SQL from a plain script), then the operator as a child process from

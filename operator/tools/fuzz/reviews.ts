@@ -86,7 +86,8 @@ const invitationSpec = (t: FuzzTarget) =>
     { requiredKeys: [] },
   );
 
-function review(
+/** An AdmissionReview of one object as the API server sends it (dry run unless `extra` says otherwise). */
+export function admissionReview(
   uid: string,
   kind: string,
   operation: string,
@@ -151,7 +152,7 @@ export function fuzzCases(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
       (r) => !(r.apiVersion === 'admission.k8s.io/v1' && r.kind === 'AdmissionReview' && r.drop === 'none'),
     )
     .map((r) => {
-      const body = review(r.uid, 'Workspace', 'CREATE', t.account, {
+      const body = admissionReview(r.uid, 'Workspace', 'CREATE', t.account, {
         metadata: { name: 'x' },
         spec: {},
       }) as Record<string, unknown> & {
@@ -170,7 +171,7 @@ export function fuzzCases(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
       kind: fc.constantFrom('Deployment', 'Workspace', 'Secret'),
     })
     .map((r) => {
-      const body = review(r.uid, 'Workspace', 'CREATE', t.account, {
+      const body = admissionReview(r.uid, 'Workspace', 'CREATE', t.account, {
         metadata: { name: 'x' },
         spec: { displayName: 'x' },
       });
@@ -190,7 +191,7 @@ export function fuzzCases(t: FuzzTarget): fc.Arbitrary<FuzzCase> {
     .map((r) => {
       const spec = r.kind === 'Workspace' ? r.ws : r.kind === 'Account' ? r.acct : r.inv;
       const namespace = r.kind === 'Account' ? undefined : t.account;
-      const body = review(r.uid, r.kind, r.operation, namespace, {
+      const body = admissionReview(r.uid, r.kind, r.operation, namespace, {
         apiVersion: 'taskjuice.io/v1alpha1',
         kind: r.kind,
         metadata: { name: r.name, namespace },
