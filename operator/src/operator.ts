@@ -39,6 +39,12 @@ export interface OperatorOptions {
 }
 
 const DB_RETRY_MS = 2_000;
+/**
+ * How long an account waits after a workspace comes or goes before it recounts: a burst of creates is one status
+ * write per account, not one per workspace. The count is for people; the webhook and the quota, which enforce the
+ * limit, do not read it.
+ */
+const COUNT_REFRESH_MS = 1_000;
 
 /**
  * The operator: informers for its kinds and for the children it labels, one controller per kind, leader
@@ -212,7 +218,7 @@ export class Operator {
       add: (w) => {
         workspace.enqueue(keyOf(w));
         if (w.metadata.namespace) {
-          account.enqueue(w.metadata.namespace);
+          account.enqueueAfter(w.metadata.namespace, COUNT_REFRESH_MS);
           invitationsOf(w.metadata.namespace, w.metadata.name);
         }
       },
@@ -220,7 +226,7 @@ export class Operator {
       delete: (w) => {
         workspace.enqueue(keyOf(w));
         if (w.metadata.namespace) {
-          account.enqueue(w.metadata.namespace);
+          account.enqueueAfter(w.metadata.namespace, COUNT_REFRESH_MS);
           invitationsOf(w.metadata.namespace, w.metadata.name);
         }
       },

@@ -46,6 +46,11 @@ export class Controller {
     this.opts.metrics.queueDepth.set({ name: this.name }, this.queue.depth);
   };
 
+  /** Enqueues the key after a delay; the events of that delay merge into one reconcile. */
+  enqueueAfter = (key: string, delayMs: number): void => {
+    this.queue.addAfter(key, delayMs);
+  };
+
   /** Starts the workers; keys enqueued before start wait for them. */
   start(): void {
     if (this.started) return;
