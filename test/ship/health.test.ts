@@ -130,16 +130,18 @@ describe('the Flux health check expressions', () => {
   }[];
   const exprs = kustomizations[0]?.spec.healthCheckExprs ?? [];
 
-  it('are the same in docs/install.md and in both Kustomizations of examples/gitops/flux', () => {
+  it('are the same in README.md, docs/install.md and both Kustomizations of examples/gitops/flux', () => {
     expect(exprs.map((e) => e.kind).sort()).toEqual([...KINDS].sort());
     expect(kustomizations.map((k) => k.metadata.name)).toEqual(['agency-accounts', 'agency-workspaces']);
     expect(kustomizations[1]?.spec.healthCheckExprs).toEqual(exprs);
     expect(kustomizations[1]?.spec.dependsOn).toEqual([{ name: 'agency-accounts' }]);
-    const docs = readFileSync(join(REPO_ROOT, 'docs', 'install.md'), 'utf8');
+    const docs = ['README.md', 'docs/install.md']
+      .map((f) => readFileSync(join(REPO_ROOT, f), 'utf8'))
+      .join('\n');
     const blocks = [...docs.matchAll(/```yaml\n([\s\S]*?)```/g)]
       .map((m) => parse(m[1] ?? '') as { spec?: { healthCheckExprs?: unknown } } | null)
       .filter((doc) => doc?.spec?.healthCheckExprs !== undefined);
-    expect(blocks.length).toBeGreaterThan(0);
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
     for (const block of blocks) expect(block?.spec?.healthCheckExprs).toEqual(exprs);
   });
 
