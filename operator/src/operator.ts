@@ -57,6 +57,7 @@ export class Operator {
   readonly db: Database;
   readonly inventory: TenantInventory;
   readonly caches: Caches;
+  private readonly events: EventRecorder;
   readonly controllers: {
     account: Controller;
     workspace: Controller;
@@ -119,17 +120,18 @@ export class Operator {
       ),
     };
 
+    this.events = new EventRecorder(this.api, {
+      controller: 'taskjuice.io/workspace-operator',
+      instance: config.leaderElection.identity,
+      log,
+    });
     const ctx: ControllerContext = {
       api: this.api,
       db: this.db,
       inventory: this.inventory,
       config,
       caches: this.caches,
-      events: new EventRecorder(this.api, {
-        controller: 'taskjuice.io/workspace-operator',
-        instance: config.leaderElection.identity,
-        log,
-      }),
+      events: this.events,
       now: this.now,
     };
     const controllerLog = log.child({ component: 'controller' });
@@ -349,6 +351,7 @@ export class Operator {
           api: this.api,
           caches: this.caches,
           metrics: this.metrics,
+          events: this.events,
           log: this.opts.log.child({ component: 'webhook' }),
           signal,
           now: this.now,

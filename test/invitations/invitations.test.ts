@@ -114,13 +114,16 @@ describe('a client invitation', () => {
     });
     expect(accepted.status?.conditions?.find((c) => c.type === 'Accepted')?.status).toBe('True');
     // Events tell the story without the token.
-    const events = (await api.list(Resources.Event, { namespace: account })).items as {
-      regarding: { name: string };
-      reason: string;
-      note: string;
-    }[];
-    const mine = events.filter((e) => e.regarding.name === 'dana');
-    expect(mine.map((e) => e.reason)).toContain('Sent');
+    const mine = await eventually('the Sent and Accepted events', async () => {
+      const events = (await api.list(Resources.Event, { namespace: account })).items as {
+        regarding: { name: string };
+        reason: string;
+        note: string;
+      }[];
+      const found = events.filter((e) => e.regarding.name === 'dana');
+      const reasons = found.map((e) => e.reason);
+      return reasons.includes('Sent') && reasons.includes('Accepted') ? found : undefined;
+    });
     expect(JSON.stringify(mine)).not.toContain(token);
     const ws = await eventually('the client on the workspace', async () => {
       const w = await read(api, Resources.Workspace, account, 'web');

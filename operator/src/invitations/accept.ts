@@ -8,6 +8,7 @@ import type { Caches } from '../controllers/context.js';
 import { AcceptedCondition } from '../controllers/invitation/reconcile.js';
 import { errorMessage, isCode } from '../errors.js';
 import type { Api } from '../kube/api.js';
+import type { EventRecorder } from '../kube/events.js';
 import type { CachedObject } from '../kube/informer.js';
 import { Resources } from '../kube/resources.js';
 import type { Logger } from '../log.js';
@@ -38,6 +39,7 @@ export interface AcceptDeps {
   api: Api;
   caches: Caches;
   claims: Pick<Claims, 'reserve'>;
+  events: Pick<EventRecorder, 'emit'>;
   now: () => Date;
   log: Logger;
 }
@@ -163,6 +165,13 @@ export class AcceptHandler {
         { subresource: 'status' },
       );
       this.deps.caches.invitations.observe(written);
+      this.deps.events.emit(
+        written as CachedObject,
+        'Normal',
+        'Accepted',
+        'Accept',
+        `Invitation to workspace ${spec.data.workspace} accepted; the client reads its namespace`,
+      );
     } catch (err) {
       if (isCode(err, 'Conflict')) {
         return {

@@ -4,6 +4,7 @@ import type { Caches } from '../controllers/context.js';
 import { errorMessage } from '../errors.js';
 import type { Api } from '../kube/api.js';
 import type { Logger } from '../log.js';
+import type { EventRecorder } from '../kube/events.js';
 import type { Metrics } from '../metrics.js';
 import { CacheView } from './cache-view.js';
 import { FileCertificates, SelfSignedCertificates, type CertificateSource } from './certs.js';
@@ -28,6 +29,8 @@ export interface WebhookOptions {
   api: Api;
   caches: Caches;
   metrics: Metrics;
+  /** Events on the objects the HTTPS routes change (an invitation accepted). */
+  events: EventRecorder;
   log: Logger;
   signal: AbortSignal;
   now: () => Date;
@@ -67,7 +70,10 @@ export class Webhook {
       port: config.webhook.port,
     });
     // Invitation links land on the same HTTPS server: one certificate, one port, one Service.
-    server.route('/accept', new AcceptHandler({ api, caches, claims, now: opts.now, log }).route);
+    server.route(
+      '/accept',
+      new AcceptHandler({ api, caches, claims, events: opts.events, now: opts.now, log }).route,
+    );
     const port = await server.start(await certificates.current());
     certificates.on((m) => server.reload(m));
     void certificates.run(signal);
