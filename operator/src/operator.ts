@@ -3,6 +3,7 @@ import { Labels } from './api/v1alpha1/group.js';
 import type { Config } from './config.js';
 import { AccountReconciler } from './controllers/account/reconcile.js';
 import type { Caches, ControllerContext } from './controllers/context.js';
+import { OVER_PLAN_LIMIT } from './controllers/workspace/desired.js';
 import { WorkspaceReconciler } from './controllers/workspace/reconcile.js';
 import { ClaimReconciler } from './controllers/claims/reconcile.js';
 import { InvitationReconciler } from './controllers/invitation/reconcile.js';
@@ -45,6 +46,12 @@ const DB_RETRY_MS = 2_000;
  * limit, do not read it.
  */
 const COUNT_REFRESH_MS = 1_000;
+
+/** A workspace that waits for a free place in its account's plan. */
+const waitsForPlan = (w: CachedObject): boolean =>
+  ((w.status as { conditions?: { type: string; reason?: string }[] } | undefined)?.conditions ?? []).some(
+    (c) => c.type === 'Ready' && c.reason === OVER_PLAN_LIMIT,
+  );
 
 /**
  * The operator: informers for its kinds and for the children it labels, one controller per kind, leader
@@ -230,6 +237,10 @@ export class Operator {
         if (w.metadata.namespace) {
           account.enqueueAfter(w.metadata.namespace, COUNT_REFRESH_MS);
           invitationsOf(w.metadata.namespace, w.metadata.name);
+          // A place in the plan is free: the workspaces waiting for one look again.
+          for (const other of caches.workspaces.inNamespace(w.metadata.namespace)) {
+            if (waitsForPlan(other)) workspace.enqueue(keyOf(other));
+          }
         }
       },
     });

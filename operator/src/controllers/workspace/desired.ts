@@ -139,3 +139,25 @@ export function passwordOf(secret: { data?: unknown } | undefined): string | und
 export function credentialsHash(password: string): string {
   return createHash('sha256').update(`workspace-operator:${password}`).digest('hex').slice(0, 32);
 }
+
+/** The reason on a workspace that waits because its account's plan is full. */
+export const OVER_PLAN_LIMIT = 'OverPlanLimit';
+
+/**
+ * Whether a workspace falls beyond its account's plan, counting the account's workspaces in creation order (name
+ * breaks ties within a second): the first `limit` are within it. Admission keeps the count within the plan, but
+ * the quota controller's periodic recount can, in a narrow window, miss a create that admission has just counted
+ * and let one more through; this is the check that keeps such a workspace from being provisioned.
+ */
+export function beyondPlanLimit(
+  self: { metadata: { name: string; creationTimestamp?: unknown } },
+  siblings: Iterable<{ metadata: { name: string; creationTimestamp?: unknown } }>,
+  limit: number,
+): boolean {
+  const key = (w: { metadata: { name: string; creationTimestamp?: unknown } }) =>
+    `${typeof w.metadata.creationTimestamp === 'string' ? w.metadata.creationTimestamp : ''}\u0000${w.metadata.name}`;
+  const mine = key(self);
+  let before = 0;
+  for (const w of siblings) if (w.metadata.name !== self.metadata.name && key(w) < mine) before++;
+  return before >= limit;
+}

@@ -24,9 +24,12 @@ import type { ControllerContext } from '../context.js';
 import { invitationState, isMember } from '../invitation/state.js';
 import { describeIssues } from '../../api/issues.js';
 import { writeStatus } from '../status.js';
+import { resolvePlan } from '../account/desired.js';
 import {
   CLIENTS_BINDING,
   FINALIZER,
+  OVER_PLAN_LIMIT,
+  beyondPlanLimit,
   SECRET_NAME,
   clientsBinding,
   credentialsHash,
@@ -105,6 +108,20 @@ export class WorkspaceReconciler implements Reconciler {
           `Waiting for Account ${account}, the owner of namespace ${account}`,
         ),
       );
+      return;
+    }
+
+    // Only a workspace not provisioned yet waits for room: a plan lowered later never takes one away.
+    const provisioned = status.database !== undefined || this.ctx.inventory.has(names);
+    const plan = resolvePlan(accountSpec.data.plan, this.ctx.config.plans);
+    if (
+      !provisioned &&
+      beyondPlanLimit(obj, this.ctx.caches.workspaces.inNamespace(account), plan.workspaceLimit)
+    ) {
+      const message = `plan ${plan.name ?? '(none)'} of account ${account} allows ${plan.workspaceLimit} workspaces and ${plan.workspaceLimit} were created before this one; it is provisioned when one of them is deleted or the plan is raised`;
+      const waiting = status.conditions?.some((c) => c.type === Ready && c.reason === OVER_PLAN_LIMIT);
+      await this.write(obj, { ...status, phase: 'Failed' }, stalledConditions(OVER_PLAN_LIMIT, message));
+      if (!waiting) this.ctx.events.emit(obj, 'Warning', OVER_PLAN_LIMIT, 'Provision', message);
       return;
     }
 
