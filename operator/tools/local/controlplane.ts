@@ -202,9 +202,10 @@ export async function startControlPlane(
       `--root-ca-file=${caFile}`,
       '--use-service-account-credentials=true',
       '--leader-elect=false',
-      // A quota created before the quota controller's discovery knew our CRD is only recounted on a full resync
-      // (5 minutes by default); the local platform installs CRDs and accounts within seconds of starting.
-      '--resource-quota-sync-period=10s',
+      // The quota controller's full recount keeps its default (5 minutes). It recounts from its informers, which
+      // can lag a create that admission has just counted, and so can let one more through (kubernetes#20113): a
+      // short period made that race common in the concurrency tests. Our CRDs are installed before this process
+      // starts, so its discovery knows them from the start and needs no early resync.
     ]);
     processes.push(kcm);
     await waitFor(
