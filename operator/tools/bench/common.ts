@@ -73,3 +73,10 @@ export function onShutdown(cleanup: () => Promise<void>): () => Promise<void> {
 }
 
 export const delay = (millis: number): Promise<void> => new Promise((r) => setTimeout(r, millis));
+
+/** A command-line number that must be whole and at least `min`, or an error naming the option. */
+export function wholeNumber(name: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}`);
+  return n;
+}

@@ -24,17 +24,14 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { Api } from '../../src/kube/api.js';
-import { KubeClient } from '../../src/kube/client.js';
-import { Resources } from '../../src/kube/resources.js';
 import { admissionReview } from '../fuzz/reviews.js';
 import { REPO_ROOT } from '../local/install.js';
 import { freePort, startProcess, waitFor, type Managed } from '../local/processes.js';
-import { fixed, onShutdown, progress, quantile, row, verdict } from './common.js';
-import { PLAN_CATALOG, accountBody } from './objects.js';
+import { fixed, onShutdown, progress, quantile, row, verdict, wholeNumber } from './common.js';
 import { treeCpuSeconds } from './procfs.js';
-import { startOperatorProcess, type OperatorProcess } from './operator-process.js';
+import type { OperatorProcess } from './operator-process.js';
 import { startPlatform, type BenchPlatform } from './platform.js';
+import { startWebhookOperator } from './webhook-operator.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,19 +43,12 @@ const { values: args } = parseArgs({
   },
 });
 
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of at least 1`);
-  return n;
-}
-
-const DURATION_S = positive('duration', args.duration);
-const CONNECTIONS = positive('connections', args.connections);
-const RATE = positive('rate', args.rate);
-const ROUNDS = positive('rounds', args.rounds);
+const DURATION_S = wholeNumber('duration', args.duration);
+const CONNECTIONS = wholeNumber('connections', args.connections);
+const RATE = wholeNumber('rate', args.rate);
+const ROUNDS = wholeNumber('rounds', args.rounds);
 const NODE_ARGS = args['node-args'].split(' ').filter((a) => a !== '');
 const WARMUP_S = 2;
-const NAMESPACE = 'workspace-operator';
 const ACCOUNT = 'bench-agency';
 
 let platform: BenchPlatform | undefined;
@@ -265,39 +255,17 @@ async function main(): Promise<void> {
   delete process.env.KUBECONFIG;
   delete process.env.DATABASE_URL;
   platform = await startPlatform();
-  const kube = await KubeClient.fromFile(platform.kubeconfig);
-  const api = new Api(kube);
-  await api.apply(Resources.Namespace, { metadata: { name: NAMESPACE } });
-  await api.create(Resources.Account, accountBody(ACCOUNT, {}));
-
-  const webhookPort = await freePort();
-  operator = await startOperatorProcess({
-    runDir: platform.runDir,
-    kubeconfig: platform.kubeconfig,
-    databaseUrl: platform.databaseUrl,
-    nodeArgs: NODE_ARGS,
-    env: {
-      PLAN_CATALOG,
-      LOG_LEVEL: 'warn',
-      POD_NAMESPACE: NAMESPACE,
-      LEADER_ELECTION_NAMESPACE: NAMESPACE,
-      WEBHOOK_PORT: String(webhookPort),
-      WEBHOOK_DNS_NAMES: 'localhost',
-      WEBHOOK_IP_ADDRESSES: '127.0.0.1',
-    },
-  });
-  progress(`operator running as pid ${operator.pid}, webhook on port ${webhookPort}`);
+  const started = await startWebhookOperator(platform, ACCOUNT, NODE_ARGS);
+  const op = started.operator;
+  operator = op;
+  const webhookPort = started.port;
+  progress(`operator running as pid ${op.pid}, webhook on port ${webhookPort}`);
 
   // The bare server serves the operator's own certificate, so both handshakes cost the same.
-  const secret = (await api.get(Resources.Secret, {
-    namespace: NAMESPACE,
-    name: 'workspace-operator-webhook-tls',
-  })) as { data: Record<string, string> };
-  const pem = (k: string) => Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8');
   const certFile = join(platform.runDir, 'bench-tls.crt');
   const keyFile = join(platform.runDir, 'bench-tls.key');
-  writeFileSync(certFile, pem('tls.crt'));
-  writeFileSync(keyFile, pem('tls.key'), { mode: 0o600 });
+  writeFileSync(certFile, started.tls.certificate);
+  writeFileSync(keyFile, started.tls.privateKey, { mode: 0o600 });
   const barePort = await freePort();
   const bareProcess = startProcess(
     platform.runDir,
@@ -326,7 +294,7 @@ async function main(): Promise<void> {
       { userInfo: { username: `owner@${ACCOUNT}.example`, groups: ['system:authenticated'] }, dryRun: false },
     ),
   );
-  const ca = pem('ca.crt');
+  const { ca } = started.tls;
   await waitFor(
     'the webhook to allow an Owner creating a workspace',
     async () =>
@@ -342,7 +310,7 @@ async function main(): Promise<void> {
   const { floods, fixed } = await measure(
     [
       { label: 'bare server', port: barePort, pid: bareProcess.child.pid ?? 0 },
-      { label: 'webhook', port: webhookPort, pid: operator.pid },
+      { label: 'webhook', port: webhookPort, pid: op.pid },
     ],
     body,
     ca,

@@ -23,7 +23,7 @@ import { Resources } from '../../src/kube/resources.js';
 import { createLogger, silentLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics.js';
 import { cleanUpExternal } from './cleanup.js';
-import { delay, eachLimit, onShutdown, progress } from './common.js';
+import { delay, eachLimit, onShutdown, progress, wholeNumber } from './common.js';
 import { prepareFloorAccounts, runFloor } from './floor.js';
 import { PLAN_CATALOG, accountBody, spread, workspaceBody } from './objects.js';
 import { startOperatorProcess, operatorLogTail, type OperatorProcess } from './operator-process.js';
@@ -44,16 +44,10 @@ const { values: args } = parseArgs({
   },
 });
 
-function positive(name: string, value: string, min = 1): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}`);
-  return n;
-}
-
-const N = positive('workspaces', args.workspaces);
-const K = positive('accounts', args.accounts);
-const IDLE_S = positive('idle', args.idle, 0);
-const C = positive('concurrency', args.concurrency);
+const N = wholeNumber('workspaces', args.workspaces);
+const K = wholeNumber('accounts', args.accounts);
+const IDLE_S = wholeNumber('idle', args.idle, 0);
+const C = wholeNumber('concurrency', args.concurrency);
 const NODE_ARGS = args['node-args'].split(' ').filter((a) => a !== '');
 // The operator runs with its defaults; the floor uses the same numbers, read from the same configuration code.
 const DEFAULTS = loadConfig({ DATABASE_URL: 'postgres://localhost/defaults' });

@@ -11,14 +11,13 @@
 import https from 'node:https';
 import { parseArgs } from 'node:util';
 import fc from 'fast-check';
-import { Api } from '../../src/kube/api.js';
-import { KubeClient } from '../../src/kube/client.js';
 import { Resources } from '../../src/kube/resources.js';
-import { waitFor, freePort } from '../local/processes.js';
-import { eachLimit, onShutdown, progress } from '../bench/common.js';
-import { PLAN_CATALOG, accountBody, workspaceBody } from '../bench/objects.js';
-import { startOperatorProcess, operatorLogTail, type OperatorProcess } from '../bench/operator-process.js';
+import { waitFor } from '../local/processes.js';
+import { eachLimit, onShutdown, progress, wholeNumber } from '../bench/common.js';
+import { workspaceBody } from '../bench/objects.js';
+import { operatorLogTail, type OperatorProcess } from '../bench/operator-process.js';
 import { startPlatform, type BenchPlatform } from '../bench/platform.js';
+import { startWebhookOperator } from '../bench/webhook-operator.js';
 import { fuzzCases, type FuzzCase } from './reviews.js';
 
 const { values: args } = parseArgs({
@@ -28,18 +27,10 @@ const { values: args } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 1_000_000) },
   },
 });
-const REVIEWS = Number(args.reviews);
-const CONCURRENCY = Number(args.concurrency);
-const SEED = Number(args.seed);
-for (const [name, n] of [
-  ['reviews', REVIEWS],
-  ['concurrency', CONCURRENCY],
-] as const) {
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number of at least 1`);
-}
-if (!Number.isInteger(SEED)) throw new Error('--seed must be a whole number');
+const REVIEWS = wholeNumber('reviews', args.reviews);
+const CONCURRENCY = wholeNumber('concurrency', args.concurrency);
+const SEED = wholeNumber('seed', args.seed, 0);
 
-const NAMESPACE = 'workspace-operator';
 const ACCOUNT = 'fuzz-agency';
 const BATCH = 5_000;
 
@@ -93,36 +84,15 @@ async function main(): Promise<void> {
   delete process.env.KUBECONFIG;
   delete process.env.DATABASE_URL;
   platform = await startPlatform();
-  const kube = await KubeClient.fromFile(platform.kubeconfig);
-  const api = new Api(kube);
-  await api.apply(Resources.Namespace, { metadata: { name: NAMESPACE } });
-  await api.create(Resources.Account, accountBody(ACCOUNT, {}));
-
-  const port = await freePort();
-  const op = await startOperatorProcess({
-    runDir: platform.runDir,
-    kubeconfig: platform.kubeconfig,
-    databaseUrl: platform.databaseUrl,
-    env: {
-      PLAN_CATALOG,
-      LOG_LEVEL: 'warn',
-      POD_NAMESPACE: NAMESPACE,
-      LEADER_ELECTION_NAMESPACE: NAMESPACE,
-      WEBHOOK_PORT: String(port),
-      WEBHOOK_DNS_NAMES: 'localhost',
-      WEBHOOK_IP_ADDRESSES: '127.0.0.1',
-    },
-  });
+  const webhook = await startWebhookOperator(platform, ACCOUNT);
+  const { api, port } = webhook;
+  const op = webhook.operator;
   operator = op;
   await api.create(Resources.Workspace, workspaceBody(ACCOUNT, 'web', {}));
-  const secret = (await api.get(Resources.Secret, {
-    namespace: NAMESPACE,
-    name: 'workspace-operator-webhook-tls',
-  })) as { data: Record<string, string> };
   const agent = new https.Agent({
     keepAlive: true,
     maxSockets: CONCURRENCY,
-    ca: Buffer.from(secret.data['ca.crt'] ?? '', 'base64').toString('utf8'),
+    ca: webhook.tls.ca,
   });
   await waitFor(
     'the webhook to answer',

@@ -1,0 +1,59 @@
+import { Api } from '../../src/kube/api.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { Resources } from '../../src/kube/resources.js';
+import { freePort } from '../local/processes.js';
+import { PLAN_CATALOG, accountBody } from './objects.js';
+import { startOperatorProcess, type OperatorProcess } from './operator-process.js';
+import type { BenchPlatform } from './platform.js';
+
+const NAMESPACE = 'workspace-operator';
+
+export interface WebhookOperator {
+  operator: OperatorProcess;
+  api: Api;
+  /** The port of the operator's HTTPS server (`/validate`, `/accept`) on 127.0.0.1. */
+  port: number;
+  /** The serving certificate, its key and the CA that signed it, as PEM, from the operator's own Secret. */
+  tls: { certificate: string; privateKey: string; ca: string };
+}
+
+/**
+ * The operator from dist/main.js with its webhook on a loopback port, and one account (an Owner, a plan with room)
+ * in its caches: what the webhook benchmark and the webhook fuzz post their reviews to.
+ */
+export async function startWebhookOperator(
+  platform: BenchPlatform,
+  account: string,
+  nodeArgs: string[] = [],
+): Promise<WebhookOperator> {
+  const api = new Api(await KubeClient.fromFile(platform.kubeconfig));
+  await api.apply(Resources.Namespace, { metadata: { name: NAMESPACE } });
+  await api.create(Resources.Account, accountBody(account, {}));
+  const port = await freePort();
+  const operator = await startOperatorProcess({
+    runDir: platform.runDir,
+    kubeconfig: platform.kubeconfig,
+    databaseUrl: platform.databaseUrl,
+    nodeArgs,
+    env: {
+      PLAN_CATALOG,
+      LOG_LEVEL: 'warn',
+      POD_NAMESPACE: NAMESPACE,
+      LEADER_ELECTION_NAMESPACE: NAMESPACE,
+      WEBHOOK_PORT: String(port),
+      WEBHOOK_DNS_NAMES: 'localhost',
+      WEBHOOK_IP_ADDRESSES: '127.0.0.1',
+    },
+  });
+  const secret = (await api.get(Resources.Secret, {
+    namespace: NAMESPACE,
+    name: 'workspace-operator-webhook-tls',
+  })) as { data: Record<string, string> };
+  const pem = (k: string) => Buffer.from(secret.data[k] ?? '', 'base64').toString('utf8');
+  return {
+    operator,
+    api,
+    port,
+    tls: { certificate: pem('tls.crt'), privateKey: pem('tls.key'), ca: pem('ca.crt') },
+  };
+}
