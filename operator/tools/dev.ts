@@ -16,8 +16,7 @@ import { Resources, type ResourceType } from '../src/kube/resources.js';
 import { createLogger } from '../src/log.js';
 import { Operator } from '../src/operator.js';
 import { webhookConfiguration } from '../src/webhook/configuration.js';
-import { startControlPlane } from './local/controlplane.js';
-import { REPO_ROOT, installPrerequisites } from './local/install.js';
+import { REPO_ROOT, startLocalControlPlane } from './local/install.js';
 import { startPostgres } from './local/postgres.js';
 import { freePort, newRunDir } from './local/processes.js';
 
@@ -128,14 +127,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void shutdown(0));
 
   try {
-    const cp = await startControlPlane(runDir, {
-      log: say,
-      beforeControllerManager: async (path) => {
-        const client = await KubeClient.fromFile(path);
-        await installPrerequisites(new Api(client));
-        client.close();
-      },
-    });
+    const cp = await startLocalControlPlane(runDir, say);
     stops.push(cp.stop);
     const db = await startPostgres(runDir, say);
     stops.push(db.stop);

@@ -4,8 +4,7 @@
  * With KUBECONFIG set the tests use that cluster instead, and with DATABASE_URL that database.
  */
 import type { TestProject } from 'vitest/node';
-import { startControlPlane } from '../../operator/tools/local/controlplane.js';
-import { installPrerequisites } from '../../operator/tools/local/install.js';
+import { installPrerequisites, startLocalControlPlane } from '../../operator/tools/local/install.js';
 import { startPostgres } from '../../operator/tools/local/postgres.js';
 import { newRunDir } from '../../operator/tools/local/processes.js';
 import { waitForQuotaController } from '../../operator/tools/local/install.js';
@@ -35,14 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     let kubeconfig = process.env.KUBECONFIG;
     if (!kubeconfig) {
-      const cp = await startControlPlane(runDir, {
-        log: say,
-        beforeControllerManager: async (path) => {
-          const client = await KubeClient.fromFile(path);
-          await installPrerequisites(new Api(client));
-          client.close();
-        },
-      });
+      const cp = await startLocalControlPlane(runDir, say);
       stops.push(cp.stop);
       kubeconfig = cp.kubeconfigPath;
     } else say(`using the cluster of KUBECONFIG=${kubeconfig}`);

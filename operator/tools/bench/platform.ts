@@ -2,8 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Api } from '../../src/kube/api.js';
 import { KubeClient } from '../../src/kube/client.js';
-import { startControlPlane } from '../local/controlplane.js';
-import { installPrerequisites, waitForQuotaController } from '../local/install.js';
+import { installPrerequisites, startLocalControlPlane, waitForQuotaController } from '../local/install.js';
 import { startPostgres } from '../local/postgres.js';
 import { newRunDir } from '../local/processes.js';
 import { progress } from './common.js';
@@ -40,14 +39,7 @@ export async function startPlatform(): Promise<BenchPlatform> {
       databaseUrl = process.env.DATABASE_URL ?? '';
       progress(`using the cluster of KUBECONFIG and the database of DATABASE_URL`);
     } else {
-      const cp = await startControlPlane(runDir, {
-        log: progress,
-        beforeControllerManager: async (path) => {
-          const client = await KubeClient.fromFile(path);
-          await installPrerequisites(new Api(client));
-          client.close();
-        },
-      });
+      const cp = await startLocalControlPlane(runDir, progress);
       stops.push(cp.stop);
       kubeconfig = cp.kubeconfigPath;
       const db = await startPostgres(runDir, progress);

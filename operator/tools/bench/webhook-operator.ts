@@ -1,3 +1,4 @@
+import https from 'node:https';
 import { Api } from '../../src/kube/api.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { Resources } from '../../src/kube/resources.js';
@@ -56,4 +57,33 @@ export async function startWebhookOperator(
     port,
     tls: { certificate: pem('tls.crt'), privateKey: pem('tls.key'), ca: pem('ca.crt') },
   };
+}
+
+/** Posts one AdmissionReview body to the HTTPS server on 127.0.0.1:`port` and reads the whole answer. */
+export function postReview(
+  agent: https.Agent,
+  port: number,
+  body: string | Buffer,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/validate',
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -31,7 +31,7 @@ import { fixed, onShutdown, progress, quantile, row, verdict, wholeNumber } from
 import { treeCpuSeconds } from './procfs.js';
 import type { OperatorProcess } from './operator-process.js';
 import { startPlatform, type BenchPlatform } from './platform.js';
-import { startWebhookOperator } from './webhook-operator.js';
+import { postReview, startWebhookOperator } from './webhook-operator.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -137,29 +137,17 @@ function paced(
     };
     const send = () => {
       const t0 = performance.now();
-      const req = https.request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/validate',
-          method: 'POST',
-          agent,
-          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      postReview(agent, port, body).then(
+        ({ status }) => {
+          if (status === 200) times.push(performance.now() - t0);
+          else errors++;
+          done();
         },
-        (res) => {
-          res.on('data', () => {});
-          res.on('end', () => {
-            if (res.statusCode === 200) times.push(performance.now() - t0);
-            else errors++;
-            done();
-          });
+        () => {
+          errors++;
+          done();
         },
       );
-      req.on('error', () => {
-        errors++;
-        done();
-      });
-      req.end(body);
     };
     // Timers tick about once a millisecond; each tick sends what the schedule says is due by now.
     const timer = setInterval(() => {
@@ -173,35 +161,14 @@ function paced(
   });
 }
 
-/** One request by Node's own client, checked, so that the load is known to get the answer meant. */
-function probe(port: number, body: string, ca: string): Promise<{ allowed?: boolean; uid?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/validate',
-        method: 'POST',
-        ca,
-        headers: { 'content-type': 'application/json' },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => {
-          try {
-            resolve((JSON.parse(text) as { response?: { allowed?: boolean; uid?: string } }).response ?? {});
-          } catch (err) {
-            reject(
-              new Error(`not an AdmissionReview (${res.statusCode}): ${text.slice(0, 200)}; ${String(err)}`),
-            );
-          }
-        });
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
+/** One review by Node's own client, checked, so that the load is known to get the answer meant. */
+async function probe(agent: https.Agent, port: number, body: string): Promise<{ allowed?: boolean }> {
+  const { status, text } = await postReview(agent, port, body);
+  try {
+    return (JSON.parse(text) as { response?: { allowed?: boolean } }).response ?? {};
+  } catch (err) {
+    throw new Error(`not an AdmissionReview (${status}): ${text.slice(0, 200)}; ${String(err)}`);
+  }
 }
 
 interface Target {
@@ -295,17 +262,14 @@ async function main(): Promise<void> {
     ),
   );
   const { ca } = started.tls;
-  await waitFor(
-    'the webhook to allow an Owner creating a workspace',
-    async () =>
-      (await probe(webhookPort, body, ca).catch(() => ({}) as { allowed?: boolean })).allowed === true,
-    { timeoutMs: 30_000 },
-  );
-  await waitFor(
-    'the bare server',
-    async () => (await probe(barePort, body, ca).catch(() => ({}) as { allowed?: boolean })).allowed === true,
-    { timeoutMs: 30_000, process: bareProcess },
-  );
+  const checker = new https.Agent({ ca });
+  const allows = async (port: number) =>
+    (await probe(checker, port, body).catch(() => ({}) as { allowed?: boolean })).allowed === true;
+  await waitFor('the webhook to allow an Owner creating a workspace', () => allows(webhookPort), {
+    timeoutMs: 30_000,
+  });
+  await waitFor('the bare server', () => allows(barePort), { timeoutMs: 30_000, process: bareProcess });
+  checker.destroy();
 
   const { floods, fixed } = await measure(
     [

@@ -17,7 +17,7 @@ import { eachLimit, onShutdown, progress, wholeNumber } from '../bench/common.js
 import { workspaceBody } from '../bench/objects.js';
 import { operatorLogTail, type OperatorProcess } from '../bench/operator-process.js';
 import { startPlatform, type BenchPlatform } from '../bench/platform.js';
-import { startWebhookOperator } from '../bench/webhook-operator.js';
+import { postReview, startWebhookOperator } from '../bench/webhook-operator.js';
 import { fuzzCases, type FuzzCase } from './reviews.js';
 
 const { values: args } = parseArgs({
@@ -40,30 +40,6 @@ const cleanup = onShutdown(async () => {
   await operator?.stop();
   await platform?.stop();
 });
-
-function post(agent: https.Agent, port: number, body: Buffer): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/validate',
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': body.length },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
 
 /** What one answer says about the case: fine, a crash (with why), or a wrong allow. */
 function judge(c: FuzzCase, status: number, text: string): 'ok' | 'wrong-allow' | string {
@@ -96,7 +72,7 @@ async function main(): Promise<void> {
   });
   await waitFor(
     'the webhook to answer',
-    async () => (await post(agent, port, Buffer.from('{}'))).status === 400,
+    async () => (await postReview(agent, port, Buffer.from('{}'))).status === 400,
     {
       timeoutMs: 30_000,
     },
@@ -119,7 +95,7 @@ async function main(): Promise<void> {
     await eachLimit(cases, CONCURRENCY, async (c) => {
       let verdict: string;
       try {
-        const { status, text } = await post(agent, port, c.body);
+        const { status, text } = await postReview(agent, port, c.body);
         verdict = judge(c, status, text);
         if (verdict === 'ok' && status === 200 && /"allowed":true/.test(text)) allowed++;
       } catch (err) {
@@ -133,7 +109,8 @@ async function main(): Promise<void> {
     progress(`${done + n}/${REVIEWS} reviews`);
   }
   const seconds = (performance.now() - started) / 1000;
-  const alive = (await post(agent, port, Buffer.from('{}')).catch(() => ({ status: 0 }))).status === 400;
+  const alive =
+    (await postReview(agent, port, Buffer.from('{}')).catch(() => ({ status: 0 }))).status === 400;
   agent.destroy();
   const crashCount = [...crashes.values()].reduce((a, b) => a + b, 0) + (alive ? 0 : 1);
 

@@ -2,9 +2,11 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { Api } from '../../src/kube/api.js';
+import { Api } from '../../src/kube/api.js';
+import { KubeClient } from '../../src/kube/client.js';
 import { Resources } from '../../src/kube/resources.js';
 import { accountClusterRoles } from '../../src/rbac.js';
+import { startControlPlane, type ControlPlane } from './controlplane.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -80,4 +82,22 @@ export async function waitForQuotaController(
   } finally {
     await api.delete(Resources.Namespace, { name: namespace });
   }
+}
+
+/**
+ * The local control plane with the CRDs and the account ClusterRoles installed before the controller manager
+ * starts, so that its quota controller knows our kinds from its first discovery.
+ */
+export function startLocalControlPlane(runDir: string, log: (line: string) => void): Promise<ControlPlane> {
+  return startControlPlane(runDir, {
+    log,
+    beforeControllerManager: async (path) => {
+      const client = await KubeClient.fromFile(path);
+      try {
+        await installPrerequisites(new Api(client));
+      } finally {
+        client.close();
+      }
+    },
+  });
 }
