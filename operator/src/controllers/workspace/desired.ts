@@ -154,10 +154,16 @@ export function beyondPlanLimit(
   siblings: Iterable<{ metadata: { name: string; creationTimestamp?: unknown } }>,
   limit: number,
 ): boolean {
-  const key = (w: { metadata: { name: string; creationTimestamp?: unknown } }) =>
-    `${typeof w.metadata.creationTimestamp === 'string' ? w.metadata.creationTimestamp : ''}\u0000${w.metadata.name}`;
-  const mine = key(self);
+  const created = (w: { metadata: { creationTimestamp?: unknown } }) =>
+    typeof w.metadata.creationTimestamp === 'string' ? w.metadata.creationTimestamp : '';
+  const mine = created(self);
+  if (limit <= 0) return true;
   let before = 0;
-  for (const w of siblings) if (w.metadata.name !== self.metadata.name && key(w) < mine) before++;
-  return before >= limit;
+  for (const w of siblings) {
+    if (w.metadata.name === self.metadata.name) continue;
+    const theirs = created(w);
+    if (theirs < mine || (theirs === mine && w.metadata.name < self.metadata.name)) before++;
+    if (before >= limit) return true;
+  }
+  return false;
 }
