@@ -68,6 +68,32 @@ export interface ControlPlaneOptions {
   beforeControllerManager?: (kubeconfigPath: string) => Promise<void>;
 }
 
+/**
+ * Starts a server on a port picked just before, and on a new one if another socket took it meanwhile: `listen(0)`
+ * hands out ports from the range outgoing connections take their local ports from, so a port found free can be
+ * in use a moment later (seen once, with two test runs side by side: the controller manager's port was taken
+ * before it started).
+ */
+async function startOnFreePort(
+  processes: Managed[],
+  start: (port: number) => Managed,
+  ready: (port: number, process: Managed) => Promise<void>,
+): Promise<{ port: number; process: Managed }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const child = start(port);
+    processes.push(child);
+    try {
+      await ready(port, child);
+      return { port, process: child };
+    } catch (err) {
+      if (attempt >= 3 || !String(err).includes('address already in use')) throw err;
+      processes.splice(processes.indexOf(child), 1);
+      await child.stop();
+    }
+  }
+}
+
 export async function startControlPlane(
   runDir: string,
   options: ControlPlaneOptions = {},
@@ -80,13 +106,7 @@ export async function startControlPlane(
     return path;
   };
 
-  const [etcdPort, etcdPeerPort, apiPort, kcmPort] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ];
-  const server = `https://127.0.0.1:${apiPort}`;
+  const [etcdPort, etcdPeerPort] = [await freePort(), await freePort()];
 
   const ca = await createAuthority('workspace-operator-local-ca', { days: 30 });
   const serving = await issueCertificate(ca, {
@@ -143,35 +163,37 @@ export async function startControlPlane(
     );
 
     log('starting kube-apiserver');
-    const apiserver = startProcess(runDir, 'kube-apiserver', binaries.kubeApiserver, [
-      `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
-      `--secure-port=${apiPort}`,
-      `--tls-cert-file=${file('apiserver.crt', serving.certificate)}`,
-      `--tls-private-key-file=${file('apiserver.key', serving.privateKey)}`,
-      `--client-ca-file=${caFile}`,
-      '--authorization-mode=RBAC',
-      `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
-      `--service-account-key-file=${file('sa.pub', saKey.publicKey)}`,
-      `--service-account-signing-key-file=${file('sa.key', saKey.privateKey)}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
-      '--allow-privileged=true',
-      '--endpoint-reconciler-type=none',
-      '--max-requests-inflight=1000',
-      '--max-mutating-requests-inflight=500',
-      '--profiling=false',
-    ]);
-    processes.push(apiserver);
     const adminTls = { ca: ca.certificate, cert: admin.certificate, key: admin.privateKey };
-    await waitFor(
-      'kube-apiserver',
-      async () => (await httpGet(`${server}/readyz`, adminTls)).status === 200,
-      {
-        timeoutMs: 120_000,
-        process: apiserver,
-      },
+    const { port: apiPort } = await startOnFreePort(
+      processes,
+      (apiPort) =>
+        startProcess(runDir, 'kube-apiserver', binaries.kubeApiserver, [
+          `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+          '--bind-address=127.0.0.1',
+          '--advertise-address=127.0.0.1',
+          `--secure-port=${apiPort}`,
+          `--tls-cert-file=${file('apiserver.crt', serving.certificate)}`,
+          `--tls-private-key-file=${file('apiserver.key', serving.privateKey)}`,
+          `--client-ca-file=${caFile}`,
+          '--authorization-mode=RBAC',
+          `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
+          `--service-account-key-file=${file('sa.pub', saKey.publicKey)}`,
+          `--service-account-signing-key-file=${file('sa.key', saKey.privateKey)}`,
+          '--service-cluster-ip-range=10.0.0.0/24',
+          '--allow-privileged=true',
+          '--endpoint-reconciler-type=none',
+          '--max-requests-inflight=1000',
+          '--max-mutating-requests-inflight=500',
+          '--profiling=false',
+        ]),
+      (port, apiserver) =>
+        waitFor(
+          'kube-apiserver',
+          async () => (await httpGet(`https://127.0.0.1:${port}/readyz`, adminTls)).status === 200,
+          { timeoutMs: 120_000, process: apiserver },
+        ),
     );
+    const server = `https://127.0.0.1:${apiPort}`;
 
     const kubeconfigPath = file('admin.kubeconfig', kubeconfig(server, ca.certificate, 'local-admin', admin));
     const kcmConfig = file(
@@ -182,37 +204,42 @@ export async function startControlPlane(
     await options.beforeControllerManager?.(kubeconfigPath);
 
     log('starting kube-controller-manager');
-    const kcm = startProcess(runDir, 'kube-controller-manager', binaries.kubeControllerManager, [
-      `--kubeconfig=${kcmConfig}`,
-      `--authentication-kubeconfig=${kcmConfig}`,
-      `--authorization-kubeconfig=${kcmConfig}`,
-      '--bind-address=127.0.0.1',
-      `--secure-port=${kcmPort}`,
-      `--cert-dir=${join(runDir, 'kcm-certs')}`,
-      [
-        '--controllers=namespace-controller',
-        'garbage-collector-controller',
-        'resourcequota-controller',
-        'serviceaccount-controller',
-        'serviceaccount-token-controller',
-        'clusterrole-aggregation-controller',
-        'root-ca-certificate-publisher-controller',
-      ].join(','),
-      `--service-account-private-key-file=${join(runDir, 'sa.key')}`,
-      `--root-ca-file=${caFile}`,
-      '--use-service-account-credentials=true',
-      '--leader-elect=false',
-      // The quota controller's full recount keeps its default (5 minutes). It recounts from its informers, which
-      // can lag a create that admission has just counted, and so can let one more through (kubernetes#20113): a
-      // short period made that race common in the concurrency tests. Our CRDs are installed before this process
-      // starts, so its discovery knows them from the start and needs no early resync.
-    ]);
-    processes.push(kcm);
-    await waitFor(
-      'kube-controller-manager',
-      async () =>
-        (await httpGet(`https://127.0.0.1:${kcmPort}/healthz`, { rejectUnauthorized: false })).status === 200,
-      { timeoutMs: 60_000, process: kcm },
+    await startOnFreePort(
+      processes,
+      (kcmPort) =>
+        startProcess(runDir, 'kube-controller-manager', binaries.kubeControllerManager, [
+          `--kubeconfig=${kcmConfig}`,
+          `--authentication-kubeconfig=${kcmConfig}`,
+          `--authorization-kubeconfig=${kcmConfig}`,
+          '--bind-address=127.0.0.1',
+          `--secure-port=${kcmPort}`,
+          `--cert-dir=${join(runDir, 'kcm-certs')}`,
+          [
+            '--controllers=namespace-controller',
+            'garbage-collector-controller',
+            'resourcequota-controller',
+            'serviceaccount-controller',
+            'serviceaccount-token-controller',
+            'clusterrole-aggregation-controller',
+            'root-ca-certificate-publisher-controller',
+          ].join(','),
+          `--service-account-private-key-file=${join(runDir, 'sa.key')}`,
+          `--root-ca-file=${caFile}`,
+          '--use-service-account-credentials=true',
+          '--leader-elect=false',
+          // The quota controller's full recount keeps its default (5 minutes). It recounts from its informers, which
+          // can lag a create that admission has just counted, and so can let one more through (kubernetes#20113): a
+          // short period made that race common in the concurrency tests. Our CRDs are installed before this process
+          // starts, so its discovery knows them from the start and needs no early resync.
+        ]),
+      (port, kcm) =>
+        waitFor(
+          'kube-controller-manager',
+          async () =>
+            (await httpGet(`https://127.0.0.1:${port}/healthz`, { rejectUnauthorized: false })).status ===
+            200,
+          { timeoutMs: 60_000, process: kcm },
+        ),
     );
     log(`control plane ready at ${server}`);
 
