@@ -141,6 +141,8 @@ const Environment = z.object({
     .url({ message: 'must be an https:// URL, e.g. https://portal.example.com/accept' })
     .optional(),
   INVITATION_TTL_HOURS: positiveInt(168, 8760),
+  // Development only: with no SMTP server, write invitation links (tokens included) to the log.
+  INVITATION_LINKS_IN_LOG: bool(false),
   SMTP_HOST: z.string().min(1).optional(),
   SMTP_PORT: port(587),
   SMTP_SECURE: bool(false),
@@ -201,8 +203,13 @@ export interface Config {
     /** How long a staff/client claim may exist without the object that backs it before it is reclaimed. */
     claimGraceMs: number;
   };
-  invitations: { acceptBaseUrl: string; ttlMs: number };
-  /** Absent: invitation links go to the log instead of an email. */
+  invitations: {
+    acceptBaseUrl: string;
+    ttlMs: number;
+    /** Development only: links (with their tokens) go to the log when no SMTP server is configured. */
+    linksInLog: boolean;
+  };
+  /** Absent: invitations are not sent (or, with invitations.linksInLog, their links go to the log). */
   smtp:
     | {
         host: string;
@@ -314,6 +321,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     invitations: {
       acceptBaseUrl: e.ACCEPT_BASE_URL ?? `https://${service}/accept`,
       ttlMs: e.INVITATION_TTL_HOURS * 3_600_000,
+      linksInLog: e.INVITATION_LINKS_IN_LOG,
     },
     smtp: e.SMTP_HOST
       ? {

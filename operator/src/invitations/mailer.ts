@@ -1,6 +1,6 @@
 import nodemailer from 'nodemailer';
 import type { Config } from '../config.js';
-import { OperatorError, errorMessage } from '../errors.js';
+import { OperatorError, errorMessage, terminal } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface Invitation {
@@ -64,8 +64,8 @@ export class SmtpMailer implements Mailer {
 }
 
 /**
- * Development without SMTP: the link goes to the log, and only there. This is the one log line that carries a
- * token, by design, so that a local platform can be used without a mail server.
+ * Development without SMTP, and only when `INVITATION_LINKS_IN_LOG=true` says so: the link goes to the log. A token
+ * is as good as the client's access, so this is the one log line that may carry one, and never by default.
  */
 export class LogMailer implements Mailer {
   constructor(private readonly log: Logger) {}
@@ -73,11 +73,34 @@ export class LogMailer implements Mailer {
   async send(i: Invitation): Promise<void> {
     this.log.info(
       { workspace: i.workspace, account: i.account, expiresAt: i.expiresAt.toISOString(), link: i.link },
-      'no SMTP configured: invitation link',
+      'INVITATION_LINKS_IN_LOG: invitation link',
     );
   }
 }
 
+/** What an invitation reports when there is no way to deliver it. */
+export const NO_MAILER_MESSAGE =
+  'the invitation email cannot be sent: no SMTP server is configured (set SMTP_HOST and SMTP_FROM; for development only, INVITATION_LINKS_IN_LOG=true writes links to the operator log instead)';
+
+/** Neither SMTP nor the development setting: nothing is sent, and the invitation says why (a person must act). */
+export class NoMailer implements Mailer {
+  async send(): Promise<void> {
+    throw terminal(NO_MAILER_MESSAGE);
+  }
+}
+
+/**
+ * SMTP when configured; links in the log only when the development setting asks for it; otherwise invitations
+ * wait with a condition that names the fix. Both fallbacks say so once, at start-up.
+ */
 export function createMailer(config: Config, log: Logger): Mailer {
-  return config.smtp ? new SmtpMailer(config.smtp) : new LogMailer(log);
+  if (config.smtp) return new SmtpMailer(config.smtp);
+  if (config.invitations.linksInLog) {
+    log.warn(
+      'INVITATION_LINKS_IN_LOG=true: invitation links, tokens included, are written to this log; use it for development only and configure SMTP_HOST in production',
+    );
+    return new LogMailer(log);
+  }
+  log.warn(`no SMTP server configured: ${NO_MAILER_MESSAGE}`);
+  return new NoMailer();
 }

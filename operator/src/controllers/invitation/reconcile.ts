@@ -11,7 +11,7 @@ import { describeIssues } from '../../api/issues.js';
 import type { Condition } from '../../api/meta.js';
 import { AccountSpec } from '../../api/v1alpha1/account.js';
 import { ClientInvitationSpec, ClientInvitationStatus } from '../../api/v1alpha1/clientinvitation.js';
-import { errorMessage, terminal } from '../../errors.js';
+import { errorMessage, isCode, terminal } from '../../errors.js';
 import type { Mailer } from '../../invitations/mailer.js';
 import { newToken } from '../../invitations/token.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
@@ -184,9 +184,14 @@ export class InvitationReconciler implements Reconciler {
         expiresAt,
       });
     } catch (err) {
+      // No way to deliver at all is for a person to fix (Stalled); a failed delivery is retried (Reconciling).
+      const unconfigured = isCode(err, 'Terminal');
+      const reason = unconfigured ? 'MailNotConfigured' : 'SendFailed';
       await this.write(sent, sending, [
-        { type: Delivered, status: 'False', reason: 'SendFailed', message: errorMessage(err) },
-        ...progressingConditions('SendFailed', errorMessage(err)),
+        { type: Delivered, status: 'False', reason, message: errorMessage(err) },
+        ...(unconfigured
+          ? stalledConditions(reason, errorMessage(err))
+          : progressingConditions(reason, errorMessage(err))),
         accepted('False', 'Pending', 'Not accepted yet'),
       ]);
       throw err;
