@@ -55,4 +55,43 @@ describe('Informer', () => {
     abort.abort();
     await running;
   });
+
+  it('keeps out what its policy does not admit, trims what it does, and drops an object that stops qualifying', async () => {
+    const { api, watchOpen, send } = fakeApi();
+    const informer = new Informer(api, Resources.ClientInvitation, {
+      log: silentLogger,
+      admit: (o) => o.metadata.labels?.mine === 'yes',
+      trim: (o) => ({ metadata: { ...o.metadata, annotations: undefined } }),
+    });
+    const seen: string[] = [];
+    informer.on({
+      add: (o) => seen.push(`add ${o.metadata.name}`),
+      delete: (o) => seen.push(`delete ${o.metadata.name}`),
+    });
+    const abort = new AbortController();
+    const running = informer.run(abort.signal);
+    await informer.waitForSync();
+    await watchOpen;
+    const obj = (name: string, rv: string, mine: string): CachedObject => ({
+      metadata: {
+        name,
+        namespace: 'acme',
+        resourceVersion: rv,
+        labels: { mine },
+        annotations: { big: 'x'.repeat(1000) },
+      },
+    });
+
+    send('ADDED', obj('forged', '20', 'no'));
+    send('ADDED', obj('ours', '21', 'yes'));
+    expect(informer.get('acme/forged')).toBeUndefined();
+    expect(informer.get('acme/ours')?.metadata.annotations).toBeUndefined();
+    // Relabelled by someone else: it leaves the cache, and its owner hears of it as a deletion (and repairs it).
+    send('MODIFIED', obj('ours', '22', 'no'));
+    expect(informer.get('acme/ours')).toBeUndefined();
+    send('DELETED', obj('forged', '23', 'no'));
+    expect(seen).toEqual(['add ours', 'delete ours']);
+    abort.abort();
+    await running;
+  });
 });

@@ -33,6 +33,14 @@ export interface InformerOptions {
   labelSelector?: string;
   /** Upper bound of a watch's server-side timeout; each watch takes a random length between half and all of it. */
   watchTimeoutSeconds?: number;
+  /**
+   * Which objects enter the cache. A label selector can be matched by anyone who can label an object, so a kind that
+   * tenants can also create says here which objects are the operator's own; the others are dropped on arrival, and
+   * an object that stops qualifying leaves the cache as if deleted.
+   */
+  admit?: (obj: CachedObject) => boolean;
+  /** What the cache keeps of an admitted object: the fields the operator reads, nothing a tenant can grow. */
+  trim?: (obj: CachedObject) => CachedObject;
   log: Logger;
 }
 
@@ -163,7 +171,21 @@ export class Informer {
    */
   observe(raw: unknown): void {
     const obj = asCached(raw);
-    if (obj) this.upsert(keyOf(obj), obj);
+    if (obj) this.arrive(keyOf(obj), obj);
+  }
+
+  /** A version of an object arrives (listed, watched or written): admitted and trimmed, or dropped. */
+  private arrive(key: string, obj: CachedObject): void {
+    if (this.opts.admit && !this.opts.admit(obj)) {
+      // Versions compare before the verdict: a stale event must not evict a newer version that qualifies.
+      const old = this.store.get(key);
+      if (old && isNewer(obj, old)) {
+        this.remove(key);
+        for (const h of this.handlers) h.delete?.(old);
+      }
+      return;
+    }
+    this.upsert(key, this.opts.trim ? this.opts.trim(obj) : obj);
   }
 
   /** Removes an object the operator just deleted, for the same reason. */
@@ -218,8 +240,9 @@ export class Informer {
       const obj = asCached(raw);
       if (!obj) continue;
       const key = keyOf(obj);
+      if (this.opts.admit && !this.opts.admit(obj)) continue;
       seen.add(key);
-      this.upsert(key, obj);
+      this.arrive(key, obj);
     }
     for (const key of [...this.store.keys()]) {
       if (!seen.has(key)) {
@@ -298,8 +321,10 @@ export class Informer {
     const key = keyOf(obj);
     if (event.type === 'DELETED') {
       const old = this.remove(key);
-      for (const h of this.handlers) h.delete?.(old ?? obj);
-    } else this.upsert(key, obj);
+      // A deleted object that never qualified concerns nobody.
+      if (old || !this.opts.admit || this.opts.admit(obj))
+        for (const h of this.handlers) h.delete?.(old ?? obj);
+    } else this.arrive(key, obj);
   }
 }
 

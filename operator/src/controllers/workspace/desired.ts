@@ -1,16 +1,29 @@
 import { createHash } from 'node:crypto';
-import { API_VERSION, Labels } from '../../api/v1alpha1/group.js';
+import { API_VERSION, Labels, WORKSPACE_FINALIZER } from '../../api/v1alpha1/group.js';
 import type { TenantNames } from '../../db/names.js';
 import { managedLabels, ownerReference } from '../../kube/ownership.js';
 import { roleBinding } from '../account/desired.js';
 
-/** The finalizer that holds a Workspace until its database objects and namespace are gone. */
-export const FINALIZER = 'taskjuice.io/cleanup';
+export const FINALIZER = WORKSPACE_FINALIZER;
 export const SECRET_NAME = 'database-credentials';
 export const STAFF_BINDING = 'taskjuice-staff';
 export const CLIENTS_BINDING = 'taskjuice-clients';
 export const NETWORK_POLICY = 'taskjuice-isolation';
 export const SECRET_TYPE = 'servicebinding.io/postgresql';
+/** The entries of the credentials Secret; the operator's cache keeps these and nothing else of it. */
+export const CREDENTIAL_KEYS = [
+  'type',
+  'provider',
+  'host',
+  'port',
+  'database',
+  'username',
+  'password',
+  'schema',
+  'uri',
+  'jdbc-uri',
+  'pgpass',
+];
 
 export function workspaceLabels(account: string, slug: string): Record<string, string> {
   return managedLabels({

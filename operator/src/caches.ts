@@ -1,0 +1,170 @@
+import { Annotations, Labels } from './api/v1alpha1/group.js';
+import type { Config } from './config.js';
+import { MANAGERS_BINDING, MEMBERS_BINDING, QUOTA_NAME } from './controllers/account/desired.js';
+import type { Caches } from './controllers/context.js';
+import {
+  CLIENTS_BINDING,
+  CREDENTIAL_KEYS,
+  NETWORK_POLICY,
+  SECRET_NAME,
+  STAFF_BINDING,
+} from './controllers/workspace/desired.js';
+import { workspaceNamespace } from './db/names.js';
+import type { Api } from './kube/api.js';
+import { Informer, type CachedObject } from './kube/informer.js';
+import { MANAGED_SELECTOR } from './kube/ownership.js';
+import { Resources, type ResourceType } from './kube/resources.js';
+import type { Logger } from './log.js';
+import { CLAIM_COMPONENT } from './webhook/claims.js';
+
+/**
+ * What the operator keeps in memory, and why it is bounded whatever tenants do. Staff can create and label objects
+ * in their workspace namespaces, so a label selector alone would let them fill the operator's caches (and every
+ * replica's, again on restart). Children therefore enter a cache only when they stand where the operator puts its
+ * own: a name it gives that kind, in the namespace their labels name. What is kept of them is what the controllers
+ * read: known labels and annotations, and of a Secret only the entries the operator writes, each of bounded size.
+ */
+
+const KEPT_LABELS = new Set<string>([
+  ...Object.values(Labels),
+  'kubernetes.io/metadata.name',
+  'pod-security.kubernetes.io/enforce',
+  'pod-security.kubernetes.io/enforce-version',
+  'pod-security.kubernetes.io/audit',
+  'pod-security.kubernetes.io/audit-version',
+  'pod-security.kubernetes.io/warn',
+  'pod-security.kubernetes.io/warn-version',
+]);
+const KEPT_ANNOTATIONS = new Set<string>(Object.values(Annotations));
+/** A credentials entry larger than this is not the operator's: it is dropped, so the next pass writes it back. */
+export const MAX_SECRET_VALUE_BYTES = 4096;
+
+function pick(
+  record: Record<string, string> | undefined,
+  keep: (key: string, value: string) => boolean,
+): Record<string, string> | undefined {
+  if (!record) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record)) if (typeof v === 'string' && keep(k, v)) out[k] = v;
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** The metadata the controllers read: identity, versions, deletion state, and the labels and annotations they use. */
+function trimMetadata(meta: CachedObject['metadata'], keepOwners: boolean): CachedObject['metadata'] {
+  return {
+    name: meta.name,
+    namespace: meta.namespace,
+    uid: meta.uid,
+    resourceVersion: meta.resourceVersion,
+    generation: meta.generation,
+    creationTimestamp: meta.creationTimestamp,
+    deletionTimestamp: meta.deletionTimestamp,
+    finalizers: meta.finalizers,
+    labels: pick(meta.labels, (k) => KEPT_LABELS.has(k)),
+    annotations: pick(meta.annotations, (k) => KEPT_ANNOTATIONS.has(k)),
+    ...(keepOwners ? { ownerReferences: meta.ownerReferences } : {}),
+  };
+}
+
+/** Everything but the metadata stays (spec and status are bounded by the kind's schema); the metadata is trimmed. */
+export function trimObject(obj: CachedObject): CachedObject {
+  return { ...obj, metadata: trimMetadata(obj.metadata, obj.kind === 'Namespace') };
+}
+
+/**
+ * What is kept of a child: for a Secret only the credentials entries, each of bounded size; any other Secret (the
+ * webhook's certificate, read from the API when it changes) keeps no data at all.
+ */
+export function trimChild(obj: CachedObject): CachedObject {
+  return obj.kind === 'Secret' ? trimSecret(obj, isOperatorChild(obj)) : trimObject(obj);
+}
+
+function trimSecret(obj: CachedObject, credentials: boolean): CachedObject {
+  const data = obj.data as Record<string, string> | undefined;
+  return {
+    kind: obj.kind,
+    metadata: trimMetadata(obj.metadata, false),
+    type: obj.type,
+    ...(credentials
+      ? {
+          data: pick(
+            data,
+            (k, v) => CREDENTIAL_KEYS.includes(k) && Buffer.byteLength(v) <= MAX_SECRET_VALUE_BYTES,
+          ),
+        }
+      : {}),
+  };
+}
+
+/** Where an object's labels say it belongs: an account's home namespace or a workspace's namespace. */
+function placeOf(obj: CachedObject): 'home' | 'workspace' | undefined {
+  const labels = obj.metadata.labels ?? {};
+  const account = labels[Labels.account];
+  if (!account) return undefined;
+  const where = obj.kind === 'Namespace' ? obj.metadata.name : obj.metadata.namespace;
+  if (labels[Labels.component] === 'home' && where === account) return 'home';
+  const slug = labels[Labels.workspace];
+  if (labels[Labels.component] === 'workspace' && slug && where === workspaceNamespace(account, slug))
+    return 'workspace';
+  return undefined;
+}
+
+/** The names the operator gives each child kind, by the namespace it puts them in. */
+const CHILD_NAMES: Record<string, { home: string[]; workspace: string[] }> = {
+  Namespace: { home: [], workspace: [] },
+  RoleBinding: { home: [MANAGERS_BINDING, MEMBERS_BINDING], workspace: [STAFF_BINDING, CLIENTS_BINDING] },
+  NetworkPolicy: { home: [], workspace: [NETWORK_POLICY] },
+  Secret: { home: [], workspace: [SECRET_NAME] },
+  ResourceQuota: { home: [QUOTA_NAME], workspace: [] },
+};
+
+/** Whether a child object stands where the operator puts its own of that kind. */
+export function isOperatorChild(obj: CachedObject): boolean {
+  const place = placeOf(obj);
+  if (!place || !obj.kind) return false;
+  if (obj.kind === 'Namespace') return true;
+  return CHILD_NAMES[obj.kind]?.[place].includes(obj.metadata.name) ?? false;
+}
+
+/** The operator's informers: its own kinds (by the configured selector) and the children it makes. */
+export function buildCaches(api: Api, config: Config, log: Logger): Caches {
+  // List items of built-in kinds carry no kind, and the policy reads it: children are given theirs on arrival.
+  const informer = (
+    resource: ResourceType,
+    labelSelector: string | undefined,
+    policy: Pick<ConstructorParameters<typeof Informer>[2], 'admit' | 'trim' | 'namespace'> = {},
+  ) =>
+    new Informer(api, resource, {
+      labelSelector,
+      watchTimeoutSeconds: config.watchTimeoutSeconds,
+      log: log.child({ component: 'informer', kind: resource.kind }),
+      trim: trimObject,
+      ...policy,
+    });
+  const isWebhookSecret = (o: CachedObject) =>
+    o.kind === 'Secret' &&
+    o.metadata.namespace === config.namespace &&
+    o.metadata.name === config.webhook.secretName;
+  const child = (resource: ResourceType) =>
+    informer(resource, MANAGED_SELECTOR, {
+      admit: (o) => {
+        const typed = { ...o, kind: resource.kind };
+        return isOperatorChild(typed) || isWebhookSecret(typed);
+      },
+      trim: (o) => trimChild({ ...o, kind: resource.kind }),
+    });
+  const own = config.watchLabelSelector;
+  return {
+    accounts: informer(Resources.Account, own),
+    workspaces: informer(Resources.Workspace, own),
+    invitations: informer(Resources.ClientInvitation, own),
+    namespaces: child(Resources.Namespace),
+    roleBindings: child(Resources.RoleBinding),
+    networkPolicies: child(Resources.NetworkPolicy),
+    secrets: child(Resources.Secret),
+    quotas: child(Resources.ResourceQuota),
+    claims: informer(Resources.ConfigMap, `${MANAGED_SELECTOR},${Labels.component}=${CLAIM_COMPONENT}`, {
+      namespace: config.namespace,
+    }),
+  };
+}
