@@ -87,6 +87,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly orphans = new Gauge({
+    name: 'workspace_operator_orphaned_objects',
+    help: 'Namespaces, schemas and roles the operator made for workspaces that no longer exist (kind: namespace, schema, role).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor(opts: { processMetrics?: boolean } = {}) {
     if (opts.processMetrics) collectDefaultMetrics({ register: this.registry });
   }

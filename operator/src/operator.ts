@@ -1,15 +1,16 @@
 import { setMaxListeners } from 'node:events';
 import { Labels } from './api/v1alpha1/group.js';
+import { buildCaches } from './caches.js';
 import type { Config } from './config.js';
 import { AccountReconciler } from './controllers/account/reconcile.js';
 import type { Caches, ControllerContext } from './controllers/context.js';
+import { OrphanReport } from './controllers/account/orphans.js';
 import { OVER_PLAN_LIMIT } from './controllers/workspace/desired.js';
 import { WorkspaceReconciler } from './controllers/workspace/reconcile.js';
 import { ClaimReconciler } from './controllers/claims/reconcile.js';
 import { InvitationReconciler } from './controllers/invitation/reconcile.js';
 import { createMailer, type Mailer } from './invitations/mailer.js';
 import { Webhook } from './webhook/index.js';
-import { CLAIM_COMPONENT } from './webhook/claims.js';
 import { Database } from './db/database.js';
 import { TenantInventory } from './db/inventory.js';
 import { tenantNames } from './db/names.js';
@@ -19,10 +20,8 @@ import { Api } from './kube/api.js';
 import type { KubeClient } from './kube/client.js';
 import { Controller } from './kube/controller.js';
 import { EventRecorder } from './kube/events.js';
-import { Informer, keyOf, sleep, type CachedObject } from './kube/informer.js';
+import { keyOf, sleep, type CachedObject } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
-import { MANAGED_SELECTOR } from './kube/ownership.js';
-import { Resources, type ResourceType } from './kube/resources.js';
 import type { Logger } from './log.js';
 import { Metrics } from './metrics.js';
 
@@ -33,13 +32,15 @@ export interface OperatorOptions {
   metrics?: Metrics;
   /** The clock the controllers read (tests inject one). */
   now?: () => Date;
-  /** Delivers invitation links; by default SMTP when configured, else the log. */
+  /** Delivers invitation links; by default SMTP when configured (see createMailer). */
   mailer?: Mailer;
   /** Called when the operator cannot go on (lost leadership); main exits the process, as controller-runtime does. */
   onFatal?: (reason: string) => void;
 }
 
 const DB_RETRY_MS = 2_000;
+/** How long after a Workspace deletion the operator looks for what it may have left behind. */
+const ORPHAN_SCAN_DELAY_MS = 2_000;
 /**
  * How long an account waits after a workspace comes or goes before it recounts: a burst of creates is one status
  * write per account, not one per workspace. The count is for people; the webhook and the quota, which enforce the
@@ -64,6 +65,8 @@ export class Operator {
   readonly db: Database;
   readonly inventory: TenantInventory;
   readonly caches: Caches;
+  readonly orphans: OrphanReport;
+  private orphanScan: NodeJS.Timeout | undefined;
   private readonly events: EventRecorder;
   readonly controllers: {
     account: Controller;
@@ -103,29 +106,8 @@ export class Operator {
     });
     this.inventory = new TenantInventory(this.db, config.database.namePrefix);
 
-    const informer = (resource: ResourceType, labelSelector: string | undefined, namespace?: string) =>
-      new Informer(this.api, resource, {
-        labelSelector,
-        namespace,
-        watchTimeoutSeconds: config.watchTimeoutSeconds,
-        log: log.child({ component: 'informer', kind: resource.kind }),
-      });
-    const own = config.watchLabelSelector;
-    this.caches = {
-      accounts: informer(Resources.Account, own),
-      workspaces: informer(Resources.Workspace, own),
-      invitations: informer(Resources.ClientInvitation, own),
-      namespaces: informer(Resources.Namespace, MANAGED_SELECTOR),
-      roleBindings: informer(Resources.RoleBinding, MANAGED_SELECTOR),
-      networkPolicies: informer(Resources.NetworkPolicy, MANAGED_SELECTOR),
-      secrets: informer(Resources.Secret, MANAGED_SELECTOR),
-      quotas: informer(Resources.ResourceQuota, MANAGED_SELECTOR),
-      claims: informer(
-        Resources.ConfigMap,
-        `${MANAGED_SELECTOR},${Labels.component}=${CLAIM_COMPONENT}`,
-        config.namespace,
-      ),
-    };
+    this.caches = buildCaches(this.api, config, log);
+    this.orphans = new OrphanReport(this.caches, this.inventory, config.database.namePrefix);
 
     this.events = new EventRecorder(this.api, {
       controller: 'taskjuice.io/workspace-operator',
@@ -139,6 +121,7 @@ export class Operator {
       config,
       caches: this.caches,
       events: this.events,
+      orphans: this.orphans,
       now: this.now,
     };
     const controllerLog = log.child({ component: 'controller' });
@@ -226,6 +209,8 @@ export class Operator {
     caches.workspaces.on({
       add: (w) => {
         workspace.enqueue(keyOf(w));
+        // A workspace back under its old name adopts what it left: the report on its account clears.
+        if (w.metadata.namespace && this.orphans.of(w.metadata.namespace).length > 0) this.scanOrphansSoon();
         if (w.metadata.namespace) {
           account.enqueueAfter(w.metadata.namespace, COUNT_REFRESH_MS);
           invitationsOf(w.metadata.namespace, w.metadata.name);
@@ -234,6 +219,7 @@ export class Operator {
       update: (_, w) => workspace.enqueue(keyOf(w)),
       delete: (w) => {
         workspace.enqueue(keyOf(w));
+        this.scanOrphansSoon();
         if (w.metadata.namespace) {
           account.enqueueAfter(w.metadata.namespace, COUNT_REFRESH_MS);
           invitationsOf(w.metadata.namespace, w.metadata.name);
@@ -280,6 +266,24 @@ export class Operator {
     caches.claims.on({ add: claimChanged, update: (_, c) => claimChanged(c), delete: claimChanged });
   }
 
+  /**
+   * Looks for what deleted workspaces left behind, once the events of a burst have settled; the accounts whose
+   * findings changed reconcile again to report them.
+   */
+  private scanOrphansSoon(delayMs = ORPHAN_SCAN_DELAY_MS): void {
+    if (this.orphanScan) return;
+    this.orphanScan = setTimeout(() => {
+      this.orphanScan = undefined;
+      this.scanOrphans();
+    }, delayMs);
+  }
+
+  private scanOrphans(): void {
+    if (!this.synced || !this.inventory.isLoaded) return;
+    for (const account of this.orphans.scan()) this.controllers.account.enqueue(account);
+    for (const [kind, n] of Object.entries(this.orphans.counts())) this.metrics.orphans.set({ kind }, n);
+  }
+
   static async start(opts: OperatorOptions): Promise<Operator> {
     const op = new Operator(opts);
     await op.run();
@@ -301,8 +305,10 @@ export class Operator {
     const health = await listen(
       healthHandler([
         { name: 'informers', ok: () => this.synced },
-        { name: 'database', ok: () => this.databaseReady() },
         { name: 'webhook', ok: () => !this.opts.config.webhook.enabled || this.webhook !== undefined },
+        // Admission needs no database: an outage of it slows provisioning, never the webhook.
+        { name: 'database', ok: () => this.databaseReady(), informational: true },
+        { name: 'controllers', ok: () => this.controllersStarted, informational: true },
       ]),
       config.http.bindAddress,
       config.http.healthPort,
@@ -326,6 +332,7 @@ export class Operator {
           if (signal.aborted) return;
           this.controllersStarted = true;
           this.opts.log.info('starting controllers');
+          this.scanOrphans();
           this.controllers.account.start();
           this.controllers.workspace.start();
           this.controllers.invitation.start();
@@ -430,6 +437,7 @@ export class Operator {
           if (!ws.metadata.deletionTimestamp && !this.inventory.has(names))
             this.controllers.workspace.enqueue(keyOf(ws));
         }
+        this.scanOrphans();
       } catch (err) {
         this.opts.log.warn({ err: errorMessage(err) }, 'drift check failed');
       }
@@ -443,6 +451,7 @@ export class Operator {
   /** Graceful stop: no new work, in-flight reconciles finish, the Lease is released, everything closes. */
   async stop(): Promise<void> {
     this.opts.log.info('stopping: finishing reconciles in flight');
+    clearTimeout(this.orphanScan);
     await this.stopControllers();
     this.abort.abort();
     await Promise.allSettled(this.background);

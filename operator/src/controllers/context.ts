@@ -4,6 +4,7 @@ import type { TenantInventory } from '../db/inventory.js';
 import type { Api } from '../kube/api.js';
 import type { EventRecorder } from '../kube/events.js';
 import type { Informer } from '../kube/informer.js';
+import type { OrphanReport } from './account/orphans.js';
 
 /** The informers the controllers read from; children are those labelled as managed by the operator. */
 export interface Caches {
@@ -27,5 +28,7 @@ export interface ControllerContext {
   config: Config;
   caches: Caches;
   events: EventRecorder;
+  /** What the last scan found left behind by workspaces that are gone, per account. */
+  orphans: OrphanReport;
   now(): Date;
 }

@@ -24,3 +24,9 @@ export const Annotations = {
 } as const;
 
 export const MANAGED_BY = 'workspace-operator';
+
+/**
+ * The finalizer that holds a Workspace until its database objects and namespace are gone. Only the operator removes
+ * it (the webhook refuses anyone else): a Workspace that vanished without it would leave its data behind.
+ */
+export const WORKSPACE_FINALIZER = `${GROUP}/cleanup`;

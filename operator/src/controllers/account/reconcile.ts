@@ -17,6 +17,8 @@ import { Resources } from '../../kube/resources.js';
 import type { ControllerContext } from '../context.js';
 import { describeIssues } from '../../api/issues.js';
 import { writeStatus } from '../status.js';
+import { plural } from '../../api/text.js';
+import { OrphansFound, orphansCondition } from './orphans.js';
 import {
   QUOTA_NAME,
   QUOTA_RESOURCE,
@@ -26,6 +28,9 @@ import {
   resolvePlan,
   workspaceQuota,
 } from './desired.js';
+
+/** The reason of an account whose workspaces outnumber its plan (after a downgrade, say). */
+export const OVER_PLAN = 'OverPlanLimit';
 
 /** How often to look again while the quota controller has not counted the account's workspaces yet. */
 const QUOTA_POLL_MS = 2_000;
@@ -57,6 +62,9 @@ export class AccountReconciler implements Reconciler {
       throw terminal(`Account ${key}: ${message}`);
     }
     const plan = resolvePlan(spec.data.plan, this.ctx.config.plans);
+    // Conditions every write of this pass carries, beside the summary ones.
+    const orphans = orphansCondition(this.ctx.orphans.of(key));
+    const facts = [plan.condition, orphans];
     const workspaceCount = [...caches.workspaces.inNamespace(key)].length;
     const base: AccountStatus = {
       ...status,
@@ -67,7 +75,7 @@ export class AccountReconciler implements Reconciler {
     };
     if (!obj.status) {
       await this.write(obj, base, [
-        plan.condition,
+        ...facts,
         ...progressingConditions('Provisioning', 'Creating the home namespace'),
       ]);
     }
@@ -98,14 +106,11 @@ export class AccountReconciler implements Reconciler {
       ]);
     } catch (err) {
       if (isCode(err, 'Terminal')) {
-        await this.write(obj, base, [
-          plan.condition,
-          ...stalledConditions('NamespaceConflict', errorMessage(err)),
-        ]);
+        await this.write(obj, base, [...facts, ...stalledConditions('NamespaceConflict', errorMessage(err))]);
         throw err;
       }
       await this.write(obj, base, [
-        plan.condition,
+        ...facts,
         ...progressingConditions('ProvisioningFailed', errorMessage(err)),
       ]);
       throw err;
@@ -120,17 +125,28 @@ export class AccountReconciler implements Reconciler {
       quota.status.used?.[QUOTA_RESOURCE] !== undefined;
     if (!counted) {
       await this.write(obj, base, [
-        plan.condition,
+        ...facts,
         ...progressingConditions('QuotaPending', 'Waiting for the quota controller to count the workspaces'),
       ]);
       return { requeueAfterMs: QUOTA_POLL_MS };
     }
 
+    // Lowering a plan never takes a workspace away, but the account no longer fits it: a person must act.
+    if (workspaceCount > plan.workspaceLimit) {
+      const message = `account ${key} has ${plural(workspaceCount, 'workspace')}, more than plan ${plan.name ?? '(none)'} allows (${plan.workspaceLimit}); no workspace can be created until the plan is raised or ${plural(workspaceCount - plan.workspaceLimit, 'workspace')} deleted`;
+      if (!hasCondition(obj, 'Stalled', 'True'))
+        this.ctx.events.emit(obj, 'Warning', OVER_PLAN, 'Audit', message);
+      await this.write(obj, base, [...facts, ...stalledConditions(OVER_PLAN, message)]);
+      return;
+    }
+    if (orphans.status === 'True' && !hasCondition(obj, OrphansFound, 'True')) {
+      this.ctx.events.emit(obj, 'Warning', OrphansFound, 'Audit', orphans.message);
+    }
     const becameReady = await this.write(obj, base, [
-      plan.condition,
+      ...facts,
       ...readyConditions(
         'Provisioned',
-        `Home namespace ${key}, ${workspaceCount} of ${plan.workspaceLimit} workspaces used`,
+        `Home namespace ${key}, ${workspaceCount} of ${plural(plan.workspaceLimit, 'workspace')} used`,
       ),
     ]);
     if (becameReady && !isReady(obj)) {
@@ -153,7 +169,9 @@ export class AccountReconciler implements Reconciler {
   }
 }
 
-function isReady(obj: CachedObject): boolean {
+function hasCondition(obj: CachedObject, type: string, status: 'True' | 'False'): boolean {
   const conditions = (obj.status as { conditions?: Condition[] } | undefined)?.conditions;
-  return conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  return conditions?.some((c) => c.type === type && c.status === status) ?? false;
 }
+
+const isReady = (obj: CachedObject) => hasCondition(obj, 'Ready', 'True');

@@ -14,7 +14,6 @@ import { WorkspaceSpec, WorkspaceStatus } from '../../api/v1alpha1/workspace.js'
 import { newPassword } from '../../db/scram.js';
 import { tenantNames, workspaceNamespace, type TenantNames } from '../../db/names.js';
 import { OperatorError, errorMessage, isCode, terminal } from '../../errors.js';
-import { FIELD_MANAGER } from '../../kube/api.js';
 import { ensure, ensureAbsent, ensureOwnedNamespace } from '../../kube/apply.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
 import type { CachedObject } from '../../kube/informer.js';
@@ -24,6 +23,7 @@ import type { ControllerContext } from '../context.js';
 import { invitationState, isMember } from '../invitation/state.js';
 import { describeIssues } from '../../api/issues.js';
 import { writeStatus } from '../status.js';
+import { plural } from '../../api/text.js';
 import { resolvePlan } from '../account/desired.js';
 import {
   CLIENTS_BINDING,
@@ -82,8 +82,9 @@ export class WorkspaceReconciler implements Reconciler {
       throw terminal(`Workspace ${key}: ${message}`);
     }
 
-    // Status on first sight and the finalizer, together: one round trip of latency, not two.
-    const firstSight: Promise<unknown>[] = [];
+    // Status on first sight and the finalizer, together: one round trip of latency, not two. Nothing is
+    // provisioned for a workspace that went away before its finalizer held it: that would be left behind.
+    const firstSight: Promise<boolean>[] = [];
     if (!obj.metadata.finalizers?.includes(FINALIZER)) firstSight.push(this.addFinalizer(obj));
     if (!obj.status) {
       firstSight.push(
@@ -91,10 +92,10 @@ export class WorkspaceReconciler implements Reconciler {
           obj,
           { phase: 'Provisioning' },
           progressingConditions('Provisioning', 'Provisioning the namespace, database and credentials'),
-        ),
+        ).then(() => true),
       );
     }
-    await Promise.all(firstSight);
+    if ((await Promise.all(firstSight)).includes(false)) return;
 
     const accountObj = this.ctx.caches.accounts.get(account);
     const accountSpec = AccountSpec.safeParse(accountObj?.spec);
@@ -118,9 +119,16 @@ export class WorkspaceReconciler implements Reconciler {
       !provisioned &&
       beyondPlanLimit(obj, this.ctx.caches.workspaces.inNamespace(account), plan.workspaceLimit)
     ) {
-      const message = `plan ${plan.name ?? '(none)'} of account ${account} allows ${plan.workspaceLimit} workspaces and ${plan.workspaceLimit} were created before this one; it is provisioned when one of them is deleted or the plan is raised`;
+      const message = `plan ${plan.name ?? '(none)'} of account ${account} allows ${plural(plan.workspaceLimit, 'workspace')} and ${plan.workspaceLimit === 1 ? '1 was' : `${plan.workspaceLimit} were`} created before this one; it is provisioned when one of them is deleted or the plan is raised`;
       const waiting = status.conditions?.some((c) => c.type === Ready && c.reason === OVER_PLAN_LIMIT);
-      await this.write(obj, { ...status, phase: 'Failed' }, stalledConditions(OVER_PLAN_LIMIT, message));
+      // Nothing is provisioned while it waits, whatever an earlier pass reported of its parts.
+      const notProvisioned = [NamespaceReady, AccessReady, CredentialsReady, DatabaseReady].map((type) =>
+        partCondition(type, false, OVER_PLAN_LIMIT, 'Not provisioned: waiting for a place in the plan'),
+      );
+      await this.write(obj, { ...status, phase: 'Failed' }, [
+        ...notProvisioned,
+        ...stalledConditions(OVER_PLAN_LIMIT, message),
+      ]);
       if (!waiting) this.ctx.events.emit(obj, 'Warning', OVER_PLAN_LIMIT, 'Provision', message);
       return;
     }
@@ -162,7 +170,7 @@ export class WorkspaceReconciler implements Reconciler {
           AccessReady,
           true,
           'Granted',
-          `${teammates.length} teammates, ${clients.length} clients`,
+          `${plural(teammates.length, 'teammate')}, ${plural(clients.length, 'client')}`,
         ),
       );
       parts.push(
@@ -284,11 +292,34 @@ export class WorkspaceReconciler implements Reconciler {
     return { value, rotated: rotate };
   }
 
-  private async addFinalizer(obj: CachedObject): Promise<void> {
-    const written = await this.ctx.api.apply(Resources.Workspace, {
-      metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, finalizers: [FINALIZER] },
-    });
-    this.ctx.caches.workspaces.observe(written);
+  /**
+   * Adds the finalizer to this very object (its uid is a precondition), never to a new one of the same name: a patch
+   * creates nothing, so a workspace deleted meanwhile stays deleted. False when it is gone.
+   */
+  private async addFinalizer(obj: CachedObject): Promise<boolean> {
+    const current = obj.metadata.finalizers;
+    return this.patchFinalizers(obj, [
+      ...(current ? [{ op: 'test', path: '/metadata/finalizers', value: current }] : []),
+      current
+        ? { op: 'add', path: '/metadata/finalizers/-', value: FINALIZER }
+        : { op: 'add', path: '/metadata/finalizers', value: [FINALIZER] },
+    ]);
+  }
+
+  /** A JSON patch of the finalizers of this object (by uid); false when the object no longer exists. */
+  private async patchFinalizers(obj: CachedObject, ops: unknown[]): Promise<boolean> {
+    try {
+      const written = await this.ctx.api.jsonPatch(
+        Resources.Workspace,
+        { namespace: obj.metadata.namespace, name: obj.metadata.name },
+        [{ op: 'test', path: '/metadata/uid', value: obj.metadata.uid }, ...ops],
+      );
+      this.ctx.caches.workspaces.observe(written);
+      return true;
+    } catch (err) {
+      if (isCode(err, 'NotFound')) return false;
+      throw err;
+    }
   }
 
   /**
@@ -321,12 +352,12 @@ export class WorkspaceReconciler implements Reconciler {
       );
       throw err;
     }
-    // Server-side apply of an empty finalizer list removes only the entry this field manager owns.
-    await this.ctx.api.apply(
-      Resources.Workspace,
-      { metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, finalizers: [] } },
-      { fieldManager: FIELD_MANAGER },
-    );
+    // Only this finalizer goes, only from this object, and only if the list is still the one read (else: retry).
+    const finalizers = obj.metadata.finalizers;
+    await this.patchFinalizers(obj, [
+      { op: 'test', path: '/metadata/finalizers', value: finalizers },
+      { op: 'replace', path: '/metadata/finalizers', value: finalizers.filter((f) => f !== FINALIZER) },
+    ]);
     this.ctx.events.emit(
       obj,
       'Normal',

@@ -127,6 +127,42 @@ describe('Workspace rules', () => {
     expect(v.message).toMatch(/spec\.approvalTimeoutSeconds: .*60/);
   });
 
+  it('lets nobody but the operator remove the cleanup finalizer, and leaves other finalizers alone', async () => {
+    const withFinalizers = (finalizers: string[]) => ({
+      metadata: { name: 'web', namespace: 'acme', finalizers },
+      spec: { displayName: 'Client' },
+    });
+    const update = (before: string[], after: string[], user: string) =>
+      validate(
+        request('Workspace', 'UPDATE', {
+          namespace: 'acme',
+          oldObject: withFinalizers(before),
+          object: withFinalizers(after),
+          user,
+        }),
+        view(),
+      );
+    const byAdmin = await update(['taskjuice.io/cleanup'], [], 'adam@acme.example');
+    expect(byAdmin.allowed).toBe(false);
+    expect(byAdmin.message).toMatch(
+      /^metadata\.finalizers: taskjuice\.io\/cleanup is removed by workspace-operator/,
+    );
+    expect((await update(['taskjuice.io/cleanup'], [], 'cluster-admin')).allowed).toBe(false);
+    expect(
+      (await update(['taskjuice.io/cleanup'], [], 'system:serviceaccount:kube-system:namespace-controller'))
+        .allowed,
+    ).toBe(true);
+    expect(
+      (
+        await update(
+          ['taskjuice.io/cleanup', 'x.example/other'],
+          ['taskjuice.io/cleanup'],
+          'adam@acme.example',
+        )
+      ).allowed,
+    ).toBe(true);
+  });
+
   it('refuses a workspace outside an account home namespace', async () => {
     const v = await validate(
       request('Workspace', 'CREATE', {

@@ -1,5 +1,5 @@
 import { describeIssues } from '../../api/issues.js';
-import { Annotations } from '../../api/v1alpha1/group.js';
+import { Annotations, WORKSPACE_FINALIZER } from '../../api/v1alpha1/group.js';
 import { SLUG_PATTERN, SLUG_RULE, WorkspaceSpec } from '../../api/v1alpha1/workspace.js';
 import type { AdmissionRequest } from '../review.js';
 import { roleOf, type WebhookView } from '../view.js';
@@ -35,7 +35,21 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
     return denied(`the Workspace is malformed: ${describeIssues(obj.error.issues, 'object')}`);
   const parsed = WorkspaceSpec.safeParse(obj.data.spec);
   if (!parsed.success) return denied(describeIssues(parsed.error.issues, 'spec'));
-  if (req.operation === 'UPDATE') return allowed();
+  if (req.operation === 'UPDATE') {
+    // Without its finalizer a deleted Workspace vanishes at once, leaving its schema, role and namespace behind.
+    const before = ReviewedObject.safeParse(req.oldObject).data?.metadata.finalizers ?? [];
+    const after = obj.data.metadata.finalizers ?? [];
+    if (
+      before.includes(WORKSPACE_FINALIZER) &&
+      !after.includes(WORKSPACE_FINALIZER) &&
+      !view.isSystem(req.userInfo.username)
+    ) {
+      return denied(
+        `metadata.finalizers: ${WORKSPACE_FINALIZER} is removed by workspace-operator once the database schema, role and namespace of workspace ${obj.data.metadata.name} are gone; delete the Workspace (after confirming with the ${Annotations.confirmDelete} annotation) instead of removing the finalizer`,
+      );
+    }
+    return allowed();
+  }
 
   const name = obj.data.metadata.name;
   if (!SLUG.test(name)) return denied(`metadata.name (the slug) "${name}" ${SLUG_RULE}`);
