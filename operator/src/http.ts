@@ -5,6 +5,11 @@ import type { Metrics } from './metrics.js';
 export interface Check {
   name: string;
   ok(): boolean | Promise<boolean>;
+  /**
+   * Reported, but not part of `/readyz`: a replica whose database is down still answers admission reviews, and
+   * must stay an endpoint of the webhook's Service for that. `/readyz/<name>` asks for one check alone.
+   */
+  informational?: boolean;
 }
 
 /** A plain HTTP server on a port; resolves once it listens (port 0 picks a free one). */
@@ -30,27 +35,35 @@ export async function listen(
   };
 }
 
-/** `/healthz` (the process answers) and `/readyz` (every check passes; the body lists them). */
-export function healthHandler(readiness: Check[]): http.RequestListener {
+/**
+ * `/healthz` (the process answers); `/readyz` (every check that gates readiness passes; the body lists them all,
+ * informational ones marked so); `/readyz/<name>` (that one check).
+ */
+export function healthHandler(checks: Check[]): http.RequestListener {
   return (req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     if (path === '/healthz' || path === '/livez') {
       res.writeHead(200, { 'Content-Type': 'text/plain' }).end('ok\n');
       return;
     }
-    if (path === '/readyz') {
-      void Promise.all(
-        readiness.map(async (c) => [c.name, await Promise.resolve(c.ok()).catch(() => false)] as const),
-      ).then((results) => {
-        const ok = results.every(([, pass]) => pass);
-        const body = results
-          .map(([name, pass]) => `[${pass ? '+' : '-'}]${name} ${pass ? 'ok' : 'failed'}`)
-          .join('\n');
-        res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(`${body}\n`);
-      });
+    const one = path.startsWith('/readyz/') ? checks.find((c) => `/readyz/${c.name}` === path) : undefined;
+    if (path !== '/readyz' && !one) {
+      res.writeHead(404).end();
       return;
     }
-    res.writeHead(404).end();
+    const asked = one ? [one] : checks;
+    void Promise.all(
+      asked.map(async (c) => ({ check: c, pass: await Promise.resolve(c.ok()).catch(() => false) })),
+    ).then((results) => {
+      const ok = results.every(({ check, pass }) => pass || (check.informational && !one));
+      const body = results
+        .map(
+          ({ check, pass }) =>
+            `[${pass ? '+' : '-'}]${check.name} ${pass ? 'ok' : 'failed'}${check.informational && !one ? ' (not required for readiness)' : ''}`,
+        )
+        .join('\n');
+      res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(`${body}\n`);
+    });
   };
 }
 
