@@ -16,6 +16,7 @@ import { Resources, type ResourceType } from '../src/kube/resources.js';
 import { createLogger } from '../src/log.js';
 import { Operator } from '../src/operator.js';
 import { webhookConfiguration } from '../src/webhook/configuration.js';
+import { operatorKubeconfig } from './local/identity.js';
 import { REPO_ROOT, startLocalControlPlane } from './local/install.js';
 import { startPostgres } from './local/postgres.js';
 import { freePort, newRunDir } from './local/processes.js';
@@ -169,11 +170,17 @@ async function main(): Promise<void> {
       WEBHOOK_DNS_NAMES: 'localhost',
       WEBHOOK_IP_ADDRESSES: '127.0.0.1',
       ACCEPT_BASE_URL: `https://127.0.0.1:${webhookPort}/accept`,
+      // No SMTP server here: the links go to the log, and from there below the status table.
+      INVITATION_LINKS_IN_LOG: 'true',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     });
+    // The operator runs as its own ServiceAccount, with the chart's RBAC: the admin kubeconfig printed below is a
+    // person's, whose deletions the webhook asks to confirm like anyone else's.
+    const identity = await operatorKubeconfig(api, cp, runDir, config);
+    say(`operator identity: ${identity.username}`);
     const operator = await Operator.start({
       config,
-      kube: await KubeClient.fromFile(cp.kubeconfigPath),
+      kube: await KubeClient.fromFile(identity.path),
       log: createLogger(config.logLevel, sink),
       onFatal: (reason) => {
         say(`operator stopped: ${reason}`);

@@ -2,8 +2,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Api } from '../../operator/src/kube/api.js';
+import { KubeClient } from '../../operator/src/kube/client.js';
+import { Resources } from '../../operator/src/kube/resources.js';
 import { REPO_ROOT } from '../../operator/tools/local/install.js';
-import { eventually } from '../support/env.js';
+import { eventually, rejection } from '../support/env.js';
 
 const alive = (pid: number) => {
   try {
@@ -50,6 +53,20 @@ describe('npm run dev', () => {
       expect(lastTable).toMatch(/ClientInvitation\s+northwind\/contoso-dana\s+Pending\s+True/);
       expect(lastTable).toMatch(/https:\/\/127\.0\.0\.1:\d+\/accept\?token=[A-Za-z0-9_-]{43}/);
       expect(out).toMatch(/export KUBECONFIG=/);
+      expect(err).toContain('operator identity: system:serviceaccount:workspace-operator:workspace-operator');
+
+      // The printed kubeconfig is the administrator's, not the operator's: deleting an account's namespace
+      // outright is refused until it is confirmed, as for anyone (it would destroy the workspaces' data).
+      const admin = new Api(await KubeClient.fromFile(/export KUBECONFIG=(\S+)/.exec(out)?.[1] ?? ''));
+      try {
+        const refused = await rejection(admin.delete(Resources.Namespace, { name: 'northwind' }));
+        expect(refused.message).toMatch(/namespace northwind is the home of account northwind/);
+        const ns = (await admin.get(Resources.Namespace, { name: 'northwind' })) as
+          { metadata: { deletionTimestamp?: string } } | undefined;
+        expect(ns?.metadata.deletionTimestamp).toBeUndefined();
+      } finally {
+        admin.client.close();
+      }
     } finally {
       if (child.pid) process.kill(-child.pid, 'SIGINT');
     }
