@@ -48,7 +48,8 @@ export function customResourceDefinition(def: KindDefinition): Schema {
     properties: {
       apiVersion: { type: 'string', description: `APIVersion of the object: ${GROUP}/${VERSION}.` },
       kind: { type: 'string', description: `Kind of the object: ${def.kind}.` },
-      metadata: { type: 'object' },
+      // `name` is declared so that a rule on the whole object can name it as its fieldPath.
+      metadata: { type: 'object', properties: { name: { type: 'string' } } },
       spec: openApiSchema(def.spec, `${def.kind}.spec`),
       status: openApiSchema(def.status, `${def.kind}.status`),
     },

@@ -111,6 +111,9 @@ describe('the API server itself rejects', () => {
     const message = await invalid(Resources.Workspace, workspace(slug));
     expect(message).toContain('metadata.name');
     expect(message).toMatch(/2 to 50 characters of lower-case letters, digits and hyphens/);
+    // The rule's error points at the field, never at `<nil>`.
+    expect(message).not.toContain('<nil>');
+    expect(message).toMatch(/metadata\.name: Invalid value/);
   });
 
   it.each([

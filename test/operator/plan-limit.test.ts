@@ -62,8 +62,15 @@ describe('a workspace beyond its plan', () => {
       const w = await waiting(account, slug);
       expect(w.status?.phase).toBe('Failed');
       expect(w.status?.conditions?.find((c) => c.type === 'Ready')?.message).toMatch(
-        /plan starter of account \S+ allows 1 workspaces/,
+        /plan starter of account \S+ allows 1 workspace and 1 was created before this one/,
       );
+      // Nothing of it is provisioned, and its parts do not say otherwise.
+      for (const part of ['NamespaceReady', 'AccessReady', 'CredentialsReady', 'DatabaseReady']) {
+        expect(w.status?.conditions?.find((c) => c.type === part)).toMatchObject({
+          status: 'False',
+          reason: 'OverPlanLimit',
+        });
+      }
       expect(await schemaExists(account, slug)).toBe(false);
       expect(await api.get(Resources.Namespace, { name: workspaceNamespace(account, slug) })).toBeUndefined();
     }
@@ -86,7 +93,7 @@ describe('a workspace beyond its plan', () => {
     expect(await schemaExists(account, 'third')).toBe(false);
   });
 
-  it('never takes a provisioned workspace away when the plan is lowered', async () => {
+  it('never takes a provisioned workspace away when the plan is lowered, and the account says it no longer fits', async () => {
     const account = uniqueName('lower');
     await createAccount(api, shard, account, { plan: 'growth' });
     for (const slug of ['one', 'two']) await createWorkspace(api, shard, account, slug);
@@ -109,5 +116,25 @@ describe('a workspace beyond its plan', () => {
       expect(w?.status?.phase).toBe('Ready');
       expect(await schemaExists(account, slug)).toBe(true);
     }
+    // Over its plan: not Ready (Argo CD: Degraded) until a person raises the plan or deletes a workspace.
+    const over = await read(api, Resources.Account, undefined, account);
+    const byType = Object.fromEntries((over?.status?.conditions ?? []).map((c) => [c.type, c]));
+    expect(byType.Ready).toMatchObject({ status: 'False', reason: 'OverPlanLimit' });
+    expect(byType.Stalled).toMatchObject({ status: 'True', reason: 'OverPlanLimit' });
+    expect(byType.Stalled?.message).toBe(
+      `account ${account} has 2 workspaces, more than plan starter allows (1); no workspace can be created until the plan is raised or 1 workspace deleted`,
+    );
+    await eventually('a Warning Event on the account', async () => {
+      const events = (await api.list(Resources.Event, { namespace: 'default' })).items as {
+        regarding: { name: string };
+        reason: string;
+        type: string;
+      }[];
+      return events.some(
+        (e) => e.regarding.name === account && e.reason === 'OverPlanLimit' && e.type === 'Warning',
+      )
+        ? true
+        : undefined;
+    });
   });
 });

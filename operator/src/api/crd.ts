@@ -13,6 +13,8 @@ export interface PrinterColumn {
 export interface RootValidation {
   rule: string;
   message: string;
+  /** The field the error names (a JSON path from the object's root), so that it reads `metadata.name: …`. */
+  fieldPath?: string;
   reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }
 

@@ -46,7 +46,8 @@ export class CacheView implements WebhookView {
     for (const inv of this.caches.invitations.inNamespace(account)) {
       const s = invitationState(inv);
       if (!s.email || !s.workspace || !holdsClient(s)) continue;
-      out.set(s.email, [...(out.get(s.email) ?? []), s.workspace]);
+      const workspaces = out.get(s.email) ?? [];
+      if (!workspaces.includes(s.workspace)) out.set(s.email, [...workspaces, s.workspace]);
     }
     return out;
   }

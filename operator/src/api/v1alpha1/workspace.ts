@@ -105,6 +105,7 @@ export const WorkspaceDefinition: KindDefinition = {
     {
       rule: `self.metadata.name.matches('${SLUG_PATTERN}')`,
       message: `metadata.name (the slug) ${SLUG_RULE}`,
+      fieldPath: '.metadata.name',
     },
   ],
   printerColumns: [

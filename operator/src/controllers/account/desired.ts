@@ -4,6 +4,7 @@ import type { Teammate } from '../../api/v1alpha1/account.js';
 import { API_VERSION, Labels } from '../../api/v1alpha1/group.js';
 import { managedLabels, ownerReference } from '../../kube/ownership.js';
 import { countQuantity } from '../../kube/quantity.js';
+import { plural } from '../../api/text.js';
 
 export const QUOTA_RESOURCE = 'count/workspaces.taskjuice.io';
 export const QUOTA_NAME = 'taskjuice-workspaces';
@@ -34,7 +35,7 @@ export function resolvePlan(plan: string | undefined, catalog: Record<string, nu
         type: PlanResolved,
         status: 'True',
         reason: 'PlanFound',
-        message: `plan ${plan} allows ${limit} workspaces`,
+        message: `plan ${plan} allows ${plural(limit, 'workspace')}`,
       },
     };
   }

@@ -52,7 +52,7 @@ export async function validateAccount(req: AdmissionRequest, view: WebhookView):
     const workspaces = clients.get(email.email);
     if (workspaces) {
       return denied(
-        `spec.teammates[${i}].email: ${email.email} is a client of workspace ${workspaces.join(', ')} in account ${name}; a person cannot be both a teammate and a client of one account (revoke the invitation first, or use another address)`,
+        `spec.teammates[${i}].email: ${email.email} is a client of ${workspaces.length === 1 ? 'workspace' : 'workspaces'} ${workspaces.join(', ')} in account ${name}; a person cannot be both a teammate and a client of one account (revoke the invitation first, or use another address)`,
       );
     }
   }

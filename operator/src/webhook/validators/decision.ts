@@ -25,4 +25,4 @@ export const denied = (message: string): Decision => ({ allowed: false, message 
 export const ReviewedObject = z.looseObject({ metadata: ObjectMeta, spec: z.unknown().optional() });
 export type ReviewedObject = z.infer<typeof ReviewedObject>;
 
-export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+export { plural } from '../../api/text.js';
