@@ -5,6 +5,8 @@ import type { Metrics } from './metrics.js';
 export interface Check {
   name: string;
   ok(): boolean | Promise<boolean>;
+  /** Why it fails, when a person must act (no secrets: it is served to whoever reaches the port). */
+  detail?(): string | undefined;
 }
 
 /** A plain HTTP server on a port; resolves once it listens (port 0 picks a free one). */
@@ -40,11 +42,17 @@ export function healthHandler(readiness: Check[]): http.RequestListener {
     }
     if (path === '/readyz') {
       void Promise.all(
-        readiness.map(async (c) => [c.name, await Promise.resolve(c.ok()).catch(() => false)] as const),
+        readiness.map(async (c) => {
+          const pass = await Promise.resolve(c.ok()).catch(() => false);
+          return [c.name, pass, pass ? undefined : c.detail?.()] as const;
+        }),
       ).then((results) => {
         const ok = results.every(([, pass]) => pass);
         const body = results
-          .map(([name, pass]) => `[${pass ? '+' : '-'}]${name} ${pass ? 'ok' : 'failed'}`)
+          .map(
+            ([name, pass, why]) =>
+              `[${pass ? '+' : '-'}]${name} ${pass ? 'ok' : 'failed'}${why ? `: ${why}` : ''}`,
+          )
           .join('\n');
         res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(`${body}\n`);
       });
