@@ -101,6 +101,13 @@ export class Database {
     this.pool.on('error', (err) =>
       opts.log.warn({ err: errorMessage(err) }, 'idle PostgreSQL connection failed'),
     );
+    // The pool listens for errors of idle clients only, and stops before it hands a client out: a session the
+    // server ends at that moment (its FATAL can arrive in the same packet as the end of the log-in) would be an
+    // 'error' nobody hears, which ends the process. Every client therefore has a listener for its whole life; a
+    // client that failed is unusable (pg marks it so) and the transaction that holds it destroys it.
+    this.pool.on('connect', (client) => {
+      client.on('error', (err) => opts.log.debug({ err: errorMessage(err) }, 'PostgreSQL connection failed'));
+    });
   }
 
   async close(): Promise<void> {
@@ -137,8 +144,8 @@ export class Database {
     } catch (err) {
       throw new OperatorError('Database', `PostgreSQL is unreachable: ${errorMessage(err)}`, { cause: err });
     }
-    // The pool listens for errors of idle clients only. A checked-out client whose session the server ends
-    // between two statements (shutdown, pg_terminate_backend) emits 'error', which unheard ends the process.
+    // A session the server ends between two statements (shutdown, pg_terminate_backend) emits 'error': the
+    // client is then destroyed, not returned to the pool.
     let broken: Error | undefined;
     const onError = (err: Error) => {
       broken ??= err;
@@ -167,8 +174,7 @@ export class Database {
       } else broken ??= err instanceof Error ? err : new Error(String(err));
       throw err;
     } finally {
-      // A destroyed client may still report its socket's end: the listener stays so that it is heard.
-      if (broken === undefined) client.off('error', onError);
+      client.off('error', onError);
       client.release(broken);
     }
   }
