@@ -18,7 +18,11 @@ export interface OpenDatabase {
   mine: boolean;
 }
 
-/** `$1`: the tenant group. Databases that refuse connections (template0) are no door. */
+/**
+ * `$1`: the tenant group. Databases that refuse connections (template0) are no door, nor is a database of the
+ * operator's own that it granted to the group (a restore, a second instance sharing the group): PUBLIC's CONNECT
+ * is what it revokes there.
+ */
 export const OPEN_DATABASES_SQL = `
   SELECT d.datname AS name,
          pg_catalog.has_database_privilege('public', d.oid, 'CONNECT') AS public,
@@ -26,6 +30,8 @@ export const OPEN_DATABASES_SQL = `
     FROM pg_catalog.pg_database d
    WHERE d.datallowconn AND d.datname <> pg_catalog.current_database()
      AND pg_catalog.has_database_privilege($1, d.oid, 'CONNECT')
+     AND (NOT pg_catalog.pg_has_role(d.datdba, 'USAGE')
+          OR pg_catalog.has_database_privilege('public', d.oid, 'CONNECT'))
    ORDER BY d.datname`;
 
 /** The statement that closes the door: run by the operator where it owns the database, else by an admin. */
