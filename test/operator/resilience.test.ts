@@ -14,6 +14,7 @@ import {
 import { startOperator } from '../support/operator.js';
 import { CuttableProxy } from '../support/proxy.js';
 import { workspaceNamespace } from '../../operator/src/db/names.js';
+import { withClient } from '../db/support.js';
 
 let api: Api;
 const leaseNs = uniqueName('lease');
@@ -82,6 +83,51 @@ describe('a PostgreSQL outage', () => {
     await eventually('readyz to recover', async () =>
       (await readyz(operator)).status === 200 ? true : undefined,
     );
+  });
+});
+
+describe("PostgreSQL ending the operator's sessions", () => {
+  it('never ends the operator: Workspaces created while every session is terminated again and again all become Ready', async ({
+    skip,
+  }) => {
+    if (!inject('databaseAdminUrl')) skip('terminating sessions needs the superuser of the test server');
+    const shard = uniqueName('kill');
+    // An application name of this test's own, so that only this operator's sessions are terminated.
+    const url = new URL(inject('databaseUrl'));
+    url.searchParams.set('application_name', shard);
+    const { operator } = await startOperator({ shard, leaseNamespace: leaseNs, databaseUrl: url.toString() });
+    stops.push(() => operator.stop());
+    const account = uniqueName('kil');
+    await createAccount(api, shard, account, { plan: 'scale' });
+
+    let running = true;
+    let killed = 0;
+    let rounds = 0;
+    const killer = withClient(inject('databaseAdminUrl'), async (c) => {
+      while (running) {
+        const { rows } = await c.query<{ n: number }>(
+          `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n
+             FROM pg_catalog.pg_stat_activity WHERE application_name = $1`,
+          [shard],
+        );
+        killed += rows[0]?.n ?? 0;
+        rounds++;
+        await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+      }
+    });
+    const slugs = Array.from({ length: 10 }, (_, i) => `w${i}`);
+    try {
+      for (const slug of slugs) await createWorkspace(api, shard, account, slug);
+      // Sessions die while the workspaces are provisioned, for a hundred rounds of the terminator.
+      await eventually('terminations', async () => (rounds >= 100 && killed > 0 ? true : undefined), 60_000);
+    } finally {
+      running = false;
+      await killer;
+    }
+    for (const slug of slugs) await waitReady(api, Resources.Workspace, account, slug, 120_000);
+    const data = await secretData(api, workspaceNamespace(account, 'w0'), 'database-credentials');
+    await withWorkspaceConnection(data, (c) => c.query('SELECT 1'));
+    expect((await readyz(operator)).status).toBe(200);
   });
 });
 
