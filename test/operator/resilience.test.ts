@@ -14,7 +14,7 @@ import {
 import { startOperator } from '../support/operator.js';
 import { CuttableProxy } from '../support/proxy.js';
 import { workspaceNamespace } from '../../operator/src/db/names.js';
-import { withClient } from '../db/support.js';
+import { privilegedUrl, withClient } from '../db/support.js';
 
 let api: Api;
 const leaseNs = uniqueName('lease');
@@ -128,6 +128,47 @@ describe("PostgreSQL ending the operator's sessions", () => {
     const data = await secretData(api, workspaceNamespace(account, 'w0'), 'database-credentials');
     await withWorkspaceConnection(data, (c) => c.query('SELECT 1'));
     expect((await readyz(operator)).status).toBe(200);
+  });
+});
+
+describe('a server that leaves tenants a door to another database', () => {
+  it('keeps the operator unready with the fix on /readyz, and it becomes ready once an administrator revokes', async ({
+    skip,
+  }) => {
+    if (!inject('databaseAdminUrl')) skip('needs the superuser of the test server');
+    const shard = uniqueName('door');
+    // A grant to this test's own tenant group opens the door for this operator alone (PUBLIC would stop all).
+    const group = `door_${shard.replace(/-/g, '_')}`;
+    const scratch = `door_db_${shard.replace(/-/g, '_')}`;
+    await withClient(inject('databaseAdminUrl'), async (c) => {
+      await c.query(`CREATE DATABASE ${scratch}`);
+      await c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${scratch} FROM PUBLIC;
+                     CREATE ROLE ${group} NOLOGIN; GRANT CONNECT ON DATABASE ${scratch} TO ${group}`);
+    });
+    try {
+      const { operator } = await startOperator({
+        shard,
+        leaseNamespace: leaseNs,
+        env: { DATABASE_TENANT_GROUP: group },
+      });
+      stops.push(() => operator.stop());
+      const refused = await eventually('readyz to name the fix', async () => {
+        const r = await readyz(operator);
+        return r.status === 503 && r.body.includes('REVOKE CONNECT') ? r.body : undefined;
+      });
+      expect(refused).toContain(`[-]database failed: `);
+      expect(refused).toContain(`ON DATABASE "${scratch}" FROM "${group}"`);
+
+      await withClient(inject('databaseAdminUrl'), (c) =>
+        c.query(`REVOKE CONNECT ON DATABASE ${scratch} FROM ${group}`),
+      );
+      await eventually('readyz to recover', async () =>
+        (await readyz(operator)).status === 200 ? true : undefined,
+      );
+    } finally {
+      await withClient(inject('databaseAdminUrl'), (c) => c.query(`DROP DATABASE IF EXISTS ${scratch}`));
+      await withClient(privilegedUrl(), (c) => c.query(`DROP OWNED BY ${group}; DROP ROLE ${group}`));
+    }
   });
 });
 
