@@ -52,4 +52,28 @@ describe('loadConfig', () => {
       expect((err as Error).message).not.toContain('hunter2');
     }
   });
+
+  it('bounds the operator and tenant sessions on the server by default, in milliseconds', () => {
+    expect(loadConfig(base).database).toMatchObject({
+      statementTimeoutMs: 30_000,
+      lockTimeoutMs: 5_000,
+      idleInTransactionTimeoutMs: 30_000,
+      tenantConnectionLimit: 5,
+      tenantStatementTimeoutMs: 60_000,
+      tenantIdleInTransactionTimeoutMs: 60_000,
+      allowSharedDatabases: false,
+    });
+    expect(loadConfig({ ...base, DATABASE_TENANT_STATEMENT_TIMEOUT_SECONDS: '0' }).database).toMatchObject({
+      tenantStatementTimeoutMs: 0,
+    });
+  });
+
+  it('refuses a lock timeout longer than the statement timeout, naming both variables', () => {
+    expect(() =>
+      loadConfig({ ...base, DATABASE_LOCK_TIMEOUT_SECONDS: '60', DATABASE_STATEMENT_TIMEOUT_SECONDS: '30' }),
+    ).toThrow(/DATABASE_LOCK_TIMEOUT_SECONDS: must not be longer than DATABASE_STATEMENT_TIMEOUT_SECONDS/);
+    expect(() => loadConfig({ ...base, DATABASE_STATEMENT_TIMEOUT_SECONDS: '0' })).toThrow(
+      /DATABASE_STATEMENT_TIMEOUT_SECONDS: must be from 1 to 3600/,
+    );
+  });
 });

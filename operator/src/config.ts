@@ -24,6 +24,15 @@ const positiveInt = (fallback: number, max: number) =>
     .max(max, `must be from 1 to ${max}`)
     .default(fallback);
 
+/** Zero switches the setting off. */
+const seconds = (fallback: number, max: number) =>
+  z.coerce
+    .number({ message: 'must be a number of seconds' })
+    .int('must be a whole number')
+    .min(0, `must be from 0 to ${max}`)
+    .max(max, `must be from 0 to ${max}`)
+    .default(fallback);
+
 const bool = (fallback: boolean) =>
   z
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -82,7 +91,15 @@ const Environment = z.object({
   DATABASE_POOL_SIZE: positiveInt(10, 200),
   DATABASE_NAME_PREFIX: sqlIdentifier('ws', 8),
   DATABASE_TENANT_GROUP: sqlIdentifier('workspace_tenants', 63),
-  DATABASE_TENANT_CONNECTION_LIMIT: positiveInt(20, 10000),
+  // Sessions of the operator end on the server after these (SPEC 4b: tenants must not be able to stall it).
+  DATABASE_STATEMENT_TIMEOUT_SECONDS: positiveInt(30, 3600),
+  DATABASE_LOCK_TIMEOUT_SECONDS: positiveInt(5, 3600),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS: positiveInt(30, 3600),
+  // Per workspace role; docs/security.md has the sizing rule (tenants × limit against max_connections).
+  DATABASE_TENANT_CONNECTION_LIMIT: positiveInt(5, 10000),
+  DATABASE_TENANT_STATEMENT_TIMEOUT_SECONDS: seconds(60, 86400),
+  DATABASE_TENANT_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS: seconds(60, 86400),
+  DATABASE_ALLOW_SHARED_DATABASES: bool(false),
   DRIFT_CHECK_INTERVAL_SECONDS: positiveInt(600, 86400),
   PLAN_CATALOG: PlanCatalog,
   WATCH_LABEL_SELECTOR: z.string().optional(),
@@ -164,6 +181,15 @@ export interface Config {
     namePrefix: string;
     tenantGroup: string;
     tenantConnectionLimit: number;
+    /** Defaults set on each workspace role (ALTER ROLE … SET); 0: the server's default. */
+    tenantStatementTimeoutMs: number;
+    tenantIdleInTransactionTimeoutMs: number;
+    /** Server-side limits of the operator's own sessions. */
+    statementTimeoutMs: number;
+    lockTimeoutMs: number;
+    idleInTransactionTimeoutMs: number;
+    /** Start although tenants may connect to other databases of the server (a warning instead of a refusal). */
+    allowSharedDatabases: boolean;
     driftCheckIntervalMs: number;
   };
   plans: Record<string, number>;
@@ -253,6 +279,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       'invalid configuration: LEADER_ELECTION_RENEW_DEADLINE_SECONDS: must be shorter than LEADER_ELECTION_LEASE_DURATION_SECONDS',
     );
   }
+  if (e.DATABASE_LOCK_TIMEOUT_SECONDS > e.DATABASE_STATEMENT_TIMEOUT_SECONDS) {
+    throw new OperatorError(
+      'Config',
+      'invalid configuration: DATABASE_LOCK_TIMEOUT_SECONDS: must not be longer than DATABASE_STATEMENT_TIMEOUT_SECONDS',
+    );
+  }
   if (e.SMTP_HOST && !e.SMTP_FROM) {
     throw new OperatorError(
       'Config',
@@ -281,6 +313,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       namePrefix: e.DATABASE_NAME_PREFIX,
       tenantGroup: e.DATABASE_TENANT_GROUP,
       tenantConnectionLimit: e.DATABASE_TENANT_CONNECTION_LIMIT,
+      tenantStatementTimeoutMs: e.DATABASE_TENANT_STATEMENT_TIMEOUT_SECONDS * 1000,
+      tenantIdleInTransactionTimeoutMs: e.DATABASE_TENANT_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS * 1000,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000,
+      lockTimeoutMs: e.DATABASE_LOCK_TIMEOUT_SECONDS * 1000,
+      idleInTransactionTimeoutMs: e.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS * 1000,
+      allowSharedDatabases: e.DATABASE_ALLOW_SHARED_DATABASES,
       driftCheckIntervalMs: e.DRIFT_CHECK_INTERVAL_SECONDS * 1000,
     },
     plans: e.PLAN_CATALOG,

@@ -10,6 +10,8 @@ export interface Check {
    * must stay an endpoint of the webhook's Service for that. `/readyz/<name>` asks for one check alone.
    */
   informational?: boolean;
+  /** Why it fails, when a person must act (no secrets: it is served to whoever reaches the port). */
+  detail?(): string | undefined;
 }
 
 /** A plain HTTP server on a port; resolves once it listens (port 0 picks a free one). */
@@ -53,13 +55,16 @@ export function healthHandler(checks: Check[]): http.RequestListener {
     }
     const asked = one ? [one] : checks;
     void Promise.all(
-      asked.map(async (c) => ({ check: c, pass: await Promise.resolve(c.ok()).catch(() => false) })),
+      asked.map(async (c) => {
+        const pass = await Promise.resolve(c.ok()).catch(() => false);
+        return { check: c, pass, why: pass ? undefined : c.detail?.() };
+      }),
     ).then((results) => {
       const ok = results.every(({ check, pass }) => pass || (check.informational && !one));
       const body = results
         .map(
-          ({ check, pass }) =>
-            `[${pass ? '+' : '-'}]${check.name} ${pass ? 'ok' : 'failed'}${check.informational && !one ? ' (not required for readiness)' : ''}`,
+          ({ check, pass, why }) =>
+            `[${pass ? '+' : '-'}]${check.name} ${pass ? 'ok' : 'failed'}${why ? `: ${why}` : ''}${check.informational && !one ? ' (not required for readiness)' : ''}`,
         )
         .join('\n');
       res.writeHead(ok ? 200 : 503, { 'Content-Type': 'text/plain' }).end(`${body}\n`);

@@ -17,6 +17,17 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const log = createLogger(config.logLevel);
+  // A promise nobody awaited that then failed is a fault of one piece of work (a dependency that went away, most
+  // often PostgreSQL or the API server), not of the process: it is logged and the controllers' retries carry on.
+  // An uncaught exception is different: Node's state is unknown after one, so it is logged and the process exits
+  // (Kubernetes restarts it). Database clients all have error listeners, so no PostgreSQL fault reaches it.
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: errorMessage(reason) }, 'unhandled rejection; carrying on');
+  });
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err: errorMessage(err) }, 'uncaught exception; exiting');
+    process.exit(1);
+  });
   const kube = await KubeClient.fromDefault();
   const operator = await Operator.start({
     config,

@@ -80,6 +80,8 @@ export class Operator {
   private readonly background: Promise<unknown>[] = [];
   private servers: { close(): Promise<void> }[] = [];
   private dbHealthy = false;
+  /** Why the database set-up is refused, for /readyz. */
+  private dbProblem: string | undefined;
   /** The clock of the controllers and the accept endpoint. */
   private readonly now: () => Date;
   private lastDbProbe = 0;
@@ -96,11 +98,7 @@ export class Operator {
     kube.onRequest(this.metrics.observeApiRequest);
     this.api = new Api(kube);
     this.db = new Database({
-      url: config.database.url,
-      poolSize: config.database.poolSize,
-      databaseName: config.database.databaseName,
-      tenantGroup: config.database.tenantGroup,
-      tenantConnectionLimit: config.database.tenantConnectionLimit,
+      ...config.database,
       log: log.child({ component: 'database' }),
       metrics: this.metrics,
     });
@@ -307,7 +305,12 @@ export class Operator {
         { name: 'informers', ok: () => this.synced },
         { name: 'webhook', ok: () => !this.opts.config.webhook.enabled || this.webhook !== undefined },
         // Admission needs no database: an outage of it slows provisioning, never the webhook.
-        { name: 'database', ok: () => this.databaseReady(), informational: true },
+        {
+          name: 'database',
+          ok: () => this.databaseReady(),
+          detail: () => this.dbProblem,
+          informational: true,
+        },
         { name: 'controllers', ok: () => this.controllersStarted, informational: true },
       ]),
       config.http.bindAddress,
@@ -387,16 +390,31 @@ export class Operator {
     while (!signal.aborted && !this.inventory.isLoaded) await sleep(100, signal);
   }
 
-  /** Bootstrap and the first inventory load, retried until PostgreSQL answers. */
+  /**
+   * Bootstrap and the first inventory load, retried until PostgreSQL answers. A refusal (code Config: the server
+   * leaves tenants a way out, see docs/security.md) is retried too, since an administrator fixes it on the server
+   * without restarting anything: the replica stays unready, /readyz says why and the log says it once, at error
+   * level, with the statements that fix it. During a rolling update the old replica keeps working meanwhile.
+   */
   private async connectDatabase(signal: AbortSignal): Promise<void> {
+    let logged = '';
     while (!signal.aborted) {
       try {
         await this.db.bootstrap();
         await this.inventory.refresh();
+        this.dbProblem = undefined;
         this.dbHealthy = true;
         return;
       } catch (err) {
-        this.opts.log.warn({ err: errorMessage(err) }, 'PostgreSQL is not ready; retrying');
+        const message = errorMessage(err);
+        if (isCode(err, 'Config')) {
+          this.dbProblem = message;
+          if (message !== logged) this.opts.log.error({ err: message }, 'PostgreSQL set-up refused');
+          logged = message;
+        } else {
+          this.dbProblem = undefined;
+          this.opts.log.warn({ err: message }, 'PostgreSQL is not ready; retrying');
+        }
         await sleep(DB_RETRY_MS, signal);
       }
     }

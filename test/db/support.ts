@@ -10,18 +10,17 @@ import { Metrics } from '../../operator/src/metrics.js';
  * operator configures its own (from the same environment variables and defaults), and connections as a tenant.
  */
 
-/** A Database as one operator replica holds it: its own pool, the operator's defaults. */
-export function openDatabase(url: string = inject('databaseUrl'), metrics = new Metrics()): Database {
-  const { database } = loadConfig({ DATABASE_URL: url });
-  return new Database({
-    url,
-    poolSize: database.poolSize,
-    databaseName: database.databaseName,
-    tenantGroup: database.tenantGroup,
-    tenantConnectionLimit: database.tenantConnectionLimit,
-    log: silentLogger,
-    metrics,
-  });
+/**
+ * A Database as one operator replica holds it: its own pool, the operator's defaults, or the settings of `env`
+ * (the operator's environment variables, e.g. DATABASE_TENANT_GROUP).
+ */
+export function openDatabase(
+  url: string = inject('databaseUrl'),
+  metrics = new Metrics(),
+  env: Record<string, string> = {},
+): Database {
+  const { database } = loadConfig({ ...env, DATABASE_URL: url });
+  return new Database({ ...database, log: silentLogger, metrics });
 }
 
 /** The same server as `base`, as another user and optionally in another database. */

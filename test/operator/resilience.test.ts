@@ -14,6 +14,7 @@ import {
 import { startOperator } from '../support/operator.js';
 import { CuttableProxy } from '../support/proxy.js';
 import { workspaceNamespace } from '../../operator/src/db/names.js';
+import { privilegedUrl, withClient } from '../db/support.js';
 
 let api: Api;
 const leaseNs = uniqueName('lease');
@@ -86,6 +87,97 @@ describe('a PostgreSQL outage', () => {
     await eventually('the database check to recover', async () =>
       (await readyz(operator, 'database')).status === 200 ? true : undefined,
     );
+  });
+});
+
+describe("PostgreSQL ending the operator's sessions", () => {
+  it('never ends the operator: Workspaces created while every session is terminated again and again all become Ready', async ({
+    skip,
+  }) => {
+    if (!inject('databaseAdminUrl')) skip('terminating sessions needs the superuser of the test server');
+    const shard = uniqueName('kill');
+    // An application name of this test's own, so that only this operator's sessions are terminated.
+    const url = new URL(inject('databaseUrl'));
+    url.searchParams.set('application_name', shard);
+    const { operator } = await startOperator({ shard, leaseNamespace: leaseNs, databaseUrl: url.toString() });
+    stops.push(() => operator.stop());
+    const account = uniqueName('kil');
+    await createAccount(api, shard, account, { plan: 'scale' });
+
+    let running = true;
+    let killed = 0;
+    let rounds = 0;
+    const killer = withClient(inject('databaseAdminUrl'), async (c) => {
+      while (running) {
+        const { rows } = await c.query<{ n: number }>(
+          `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n
+             FROM pg_catalog.pg_stat_activity WHERE application_name = $1`,
+          [shard],
+        );
+        killed += rows[0]?.n ?? 0;
+        rounds++;
+        await new Promise((r) => setTimeout(r, 20 + Math.random() * 80));
+      }
+    });
+    const slugs = Array.from({ length: 10 }, (_, i) => `w${i}`);
+    try {
+      for (const slug of slugs) await createWorkspace(api, shard, account, slug);
+      // Sessions die while the workspaces are provisioned, for a hundred rounds of the terminator.
+      await eventually('terminations', async () => (rounds >= 100 && killed > 0 ? true : undefined), 60_000);
+    } finally {
+      running = false;
+      await killer;
+    }
+    for (const slug of slugs) await waitReady(api, Resources.Workspace, account, slug, 120_000);
+    const data = await secretData(api, workspaceNamespace(account, 'w0'), 'database-credentials');
+    await withWorkspaceConnection(data, (c) => c.query('SELECT 1'));
+    expect((await readyz(operator)).status).toBe(200);
+  });
+});
+
+describe('a server that leaves tenants a door to another database', () => {
+  it('starts no controller, names the fix on /readyz, and starts them once an administrator revokes', async ({
+    skip,
+  }) => {
+    if (!inject('databaseAdminUrl')) skip('needs the superuser of the test server');
+    const shard = uniqueName('door');
+    // A grant to this test's own tenant group opens the door for this operator alone (PUBLIC would stop all).
+    const group = `door_${shard.replace(/-/g, '_')}`;
+    const scratch = `door_db_${shard.replace(/-/g, '_')}`;
+    await withClient(inject('databaseAdminUrl'), async (c) => {
+      await c.query(`CREATE DATABASE ${scratch}`);
+      await c.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${scratch} FROM PUBLIC;
+                     CREATE ROLE ${group} NOLOGIN; GRANT CONNECT ON DATABASE ${scratch} TO ${group}`);
+    });
+    try {
+      const { operator } = await startOperator({
+        shard,
+        leaseNamespace: leaseNs,
+        env: { DATABASE_TENANT_GROUP: group },
+      });
+      stops.push(() => operator.stop());
+      const refused = await eventually('readyz to name the fix', async () => {
+        const r = await readyz(operator, 'database');
+        return r.status === 503 && r.body.includes('REVOKE CONNECT') ? r.body : undefined;
+      });
+      expect(refused).toContain(`[-]database failed: `);
+      expect(refused).toContain(`ON DATABASE "${scratch}" FROM "${group}"`);
+      // The webhook needs no database: the replica stays ready for admission, and says what waits.
+      const overall = await readyz(operator);
+      expect(overall.status).toBe(200);
+      expect(overall.body).toContain('[-]controllers failed (not required for readiness)');
+
+      await withClient(inject('databaseAdminUrl'), (c) =>
+        c.query(`REVOKE CONNECT ON DATABASE ${scratch} FROM ${group}`),
+      );
+      await eventually('the controllers to start', async () =>
+        (await readyz(operator, 'controllers')).status === 200 ? true : undefined,
+      );
+      expect((await readyz(operator, 'database')).status).toBe(200);
+    } finally {
+      await withClient(inject('databaseAdminUrl'), (c) => c.query(`DROP DATABASE IF EXISTS ${scratch}`));
+      await withClient(privilegedUrl(), (c) => c.query(`DROP OWNED BY ${group}; DROP ROLE ${group}`));
+    }
   });
 });
 

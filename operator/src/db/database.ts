@@ -1,28 +1,81 @@
 import pg from 'pg';
 import { OperatorError, errorMessage } from '../errors.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { TenantNames } from './names.js';
 import { scramVerifier } from './scram.js';
+import {
+  CONNECTION_FACTS_SQL,
+  OPEN_DATABASES_SQL,
+  connectionSizing,
+  revokeConnect,
+  sharedDatabasesMessage,
+  type ConnectionFacts,
+  type OpenDatabase,
+} from './server.js';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
 
 export type Operation = 'bootstrap' | 'provision' | 'drop' | 'inventory' | 'ping' | 'query';
 
-export interface DatabaseOptions {
-  url: string;
-  poolSize: number;
-  databaseName: string;
-  tenantGroup: string;
-  tenantConnectionLimit: number;
+/** The operator's own schema: only its role has any privilege on it, so no tenant can name, read or lock it. */
+export const OPERATOR_SCHEMA = 'workspace_operator';
+const LOCKS = `${ident(OPERATOR_SCHEMA)}.locks`;
+const BOOTSTRAP_KEY = 'bootstrap';
+const tenantKey = (names: TenantNames) => `tenant:${names.role}`;
+
+/** What the pool and the tenant DDL need of the configuration (`Config['database']` has it all). */
+export type DatabaseSettings = Pick<
+  Config['database'],
+  | 'url'
+  | 'poolSize'
+  | 'databaseName'
+  | 'tenantGroup'
+  | 'tenantConnectionLimit'
+  | 'tenantStatementTimeoutMs'
+  | 'tenantIdleInTransactionTimeoutMs'
+  | 'statementTimeoutMs'
+  | 'lockTimeoutMs'
+  | 'idleInTransactionTimeoutMs'
+  | 'allowSharedDatabases'
+>;
+
+export interface DatabaseOptions extends DatabaseSettings {
   log: Logger;
   metrics: Metrics;
 }
 
 /**
+ * Whether a client that failed can serve the next transaction: after an ERROR the server rolls back and the
+ * session is fine; after a FATAL, a broken socket or a client-side timeout (the server may still be running the
+ * statement) it is not, and is destroyed.
+ */
+function sessionSurvives(err: unknown): boolean {
+  const cause = err instanceof OperatorError ? err.cause : err;
+  return cause instanceof pg.DatabaseError && cause.severity === 'ERROR';
+}
+
+/**
+ * Serializes on one row of the operator's lock table, created when absent. A row lock, not an advisory lock:
+ * advisory lock keys are shared by every session of the database, tenants included, and a key a tenant can
+ * compute is a lock a tenant can hold (SPEC 4a). Nobody but the operator can reach this table.
+ */
+const lockRow = (key: string) =>
+  `INSERT INTO ${LOCKS} AS l (name) VALUES (${literal(key)})
+     ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name`;
+
+const roleSetting = (role: string, name: string, ms: number) =>
+  ms > 0 ? `ALTER ROLE ${role} SET ${name} = ${literal(`${ms}ms`)}` : `ALTER ROLE ${role} RESET ${name}`;
+
+/**
  * The operator's side of PostgreSQL: one pool, and the statements that provision, rotate and drop tenants. Every
- * identifier is quoted; tenant DDL takes a per-tenant advisory lock, so that two replicas running it at once (leader
- * election narrows that window but cannot close it) serialize instead of failing on a duplicate role or schema.
+ * identifier is quoted; tenant DDL locks the tenant's row in the operator's own lock table, so that two replicas
+ * running it at once (leader election narrows that window but cannot close it) serialize instead of failing on a
+ * duplicate role or schema.
+ *
+ * Every session of the pool carries statement_timeout, lock_timeout and idle_in_transaction_session_timeout, so
+ * whatever a tenant holds, an operator statement ends on the server, not only in this process.
  *
  * Passwords: only a SCRAM verifier computed here reaches the server, and where the operator may, it turns
  * statement logging off for the transaction that carries it.
@@ -38,13 +91,23 @@ export class Database {
       application_name: 'workspace-operator',
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 30_000,
-      // A server that stops answering must not hold a reconcile forever.
-      query_timeout: 30_000,
+      statement_timeout: opts.statementTimeoutMs,
+      lock_timeout: opts.lockTimeoutMs,
+      idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs,
+      // A server that stops answering must not hold a reconcile forever; the server's own timeout comes first.
+      query_timeout: opts.statementTimeoutMs + 5_000,
     });
     // An idle connection that breaks (server restart) is dropped from the pool; the next query reconnects.
     this.pool.on('error', (err) =>
       opts.log.warn({ err: errorMessage(err) }, 'idle PostgreSQL connection failed'),
     );
+    // The pool listens for errors of idle clients only, and stops before it hands a client out: a session the
+    // server ends at that moment (its FATAL can arrive in the same packet as the end of the log-in) would be an
+    // 'error' nobody hears, which ends the process. Every client therefore has a listener for its whole life; a
+    // client that failed is unusable (pg marks it so) and the transaction that holds it destroys it.
+    this.pool.on('connect', (client) => {
+      client.on('error', (err) => opts.log.debug({ err: errorMessage(err) }, 'PostgreSQL connection failed'));
+    });
   }
 
   async close(): Promise<void> {
@@ -81,7 +144,14 @@ export class Database {
     } catch (err) {
       throw new OperatorError('Database', `PostgreSQL is unreachable: ${errorMessage(err)}`, { cause: err });
     }
-    let broken = false;
+    // A session the server ends between two statements (shutdown, pg_terminate_backend) emits 'error': the
+    // client is then destroyed, not returned to the pool.
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken ??= err;
+      this.opts.log.warn({ err: errorMessage(err), operation: op }, 'PostgreSQL session failed');
+    };
+    client.on('error', onError);
     try {
       // log_statement is read when a statement arrives, so it must be off before the password-bearing one is sent.
       await this.run(
@@ -95,13 +165,16 @@ export class Database {
       await this.run(client, op, 'COMMIT');
       return result;
     } catch (err) {
-      try {
-        await client.query('ROLLBACK');
-      } catch {
-        broken = true;
-      }
+      if (broken === undefined && sessionSurvives(err)) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollback) {
+          broken = rollback instanceof Error ? rollback : new Error(String(rollback));
+        }
+      } else broken ??= err instanceof Error ? err : new Error(String(err));
       throw err;
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
@@ -111,18 +184,16 @@ export class Database {
   }
 
   /**
-   * Once per start: the NOLOGIN group role that holds CONNECT (granting CONNECT to each tenant rewrites one
-   * catalog row per grant and slows with every tenant; membership in one group does not), and the database
-   * locked down so that tenants reach nothing but their own schema.
+   * Once per start: the operator's lock table; the NOLOGIN group role that holds CONNECT (granting CONNECT to each
+   * tenant rewrites one catalog row per grant and slows with every tenant; membership in one group does not); the
+   * database locked down so that tenants reach nothing but their own schema; no other database of the server
+   * open to them (refused unless DATABASE_ALLOW_SHARED_DATABASES); and the connection sizing logged.
    */
   async bootstrap(): Promise<void> {
     const { tenantGroup, databaseName } = this.opts;
-    await this.transaction('bootstrap', false, async (c) => {
-      await this.run(
-        c,
-        'bootstrap',
-        `SELECT pg_advisory_xact_lock(hashtextextended('workspace-operator:bootstrap', 0))`,
-      );
+    await this.createLockTable();
+    const refusal = await this.transaction('bootstrap', false, async (c) => {
+      await this.run(c, 'bootstrap', lockRow(BOOTSTRAP_KEY));
       await this.run(
         c,
         'bootstrap',
@@ -133,9 +204,14 @@ export class Database {
          END $wsop$;
          GRANT CONNECT ON DATABASE ${ident(databaseName)} TO ${ident(tenantGroup)};
          REVOKE CONNECT, TEMPORARY ON DATABASE ${ident(databaseName)} FROM PUBLIC;
-         REVOKE ALL ON SCHEMA public FROM PUBLIC`,
+         REVOKE TEMPORARY ON DATABASE ${ident(databaseName)} FROM ${ident(tenantGroup)};
+         REVOKE ALL ON SCHEMA public FROM PUBLIC;
+         REVOKE ALL ON SCHEMA ${ident(OPERATOR_SCHEMA)} FROM PUBLIC`,
       );
+      return this.closeOtherDatabases(c);
     });
+    // Thrown once the transaction committed, so that what it could close stays closed.
+    if (refusal !== undefined) throw new OperatorError('Config', refusal);
     const caps = await this.run(
       this.pool,
       'bootstrap',
@@ -150,48 +226,146 @@ export class Database {
         'the database role may not set log_statement: statements carrying password verifiers can reach the server log; GRANT SET ON PARAMETER log_statement, log_min_error_statement to the operator role',
       );
     }
+    await this.checkConnectionSizing();
+  }
+
+  /**
+   * The lock table, in a schema of the operator's own that no other role has any privilege on. Nothing ever
+   * takes a table lock on it stronger than a row lock's, so even the ACCESS SHARE lock any role can take on any
+   * table by its OID (pg_relation_size) blocks nothing. When it exists (every start but the first) no DDL is sent.
+   */
+  private async createLockTable(): Promise<void> {
+    const found = await this.run(
+      this.pool,
+      'bootstrap',
+      `SELECT n.nspowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) AS mine,
+              pg_catalog.to_regclass(${literal(LOCKS)}) IS NOT NULL AS ready
+         FROM pg_catalog.pg_namespace n WHERE n.nspname = ${literal(OPERATOR_SCHEMA)}`,
+    );
+    const row = found.rows[0] as { mine: boolean; ready: boolean } | undefined;
+    if (row && !row.mine) {
+      throw new OperatorError(
+        'Config',
+        `schema ${OPERATOR_SCHEMA} exists and belongs to another role: the operator keeps its locks there and must own it`,
+      );
+    }
+    if (row?.ready) return;
+    // Two replicas starting at once may both create it: the loser's unique violation means it exists now.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.transaction('bootstrap', false, async (c) => {
+          await this.run(
+            c,
+            'bootstrap',
+            `CREATE SCHEMA IF NOT EXISTS ${ident(OPERATOR_SCHEMA)};
+             CREATE TABLE IF NOT EXISTS ${LOCKS} (name text PRIMARY KEY)`,
+          );
+        });
+        return;
+      } catch (err) {
+        const code =
+          err instanceof OperatorError && err.cause instanceof pg.DatabaseError ? err.cause.code : '';
+        if (attempt >= 3 || !['23505', '42P06', '42P07', '42710'].includes(code ?? '')) throw err;
+      }
+    }
+  }
+
+  /**
+   * Tenants must reach their own database alone: PUBLIC's CONNECT is revoked on every other database the
+   * operator owns; where one it cannot change stays open (postgres and template1 on a stock server), it refuses
+   * to start with the statements that fix it, unless told to go on. Returns the refusal.
+   */
+  private async closeOtherDatabases(c: pg.PoolClient): Promise<string | undefined> {
+    const { tenantGroup, log } = this.opts;
+    const open = async () =>
+      (await this.run(c, 'bootstrap', OPEN_DATABASES_SQL, [tenantGroup])).rows as OpenDatabase[];
+    const first = await open();
+    const closable = first.filter((d) => d.mine && d.public);
+    for (const d of closable) {
+      await this.run(c, 'bootstrap', revokeConnect(d, tenantGroup));
+      log.warn(
+        { database: d.name },
+        'revoked CONNECT and TEMPORARY from PUBLIC on another database the operator owns',
+      );
+    }
+    const left = closable.length > 0 ? await open() : first;
+    if (left.length === 0) return undefined;
+    const message = sharedDatabasesMessage(left, tenantGroup);
+    if (!this.opts.allowSharedDatabases) return message;
+    log.warn(
+      { databases: left.map((d) => d.name) },
+      `${message} (allowed by DATABASE_ALLOW_SHARED_DATABASES)`,
+    );
+    return undefined;
+  }
+
+  /** Logs what max_connections means for the tenants that exist, and grants the operator reserved slots if it may. */
+  private async checkConnectionSizing(): Promise<void> {
+    const { tenantGroup, tenantConnectionLimit, poolSize, log } = this.opts;
+    const read = async () =>
+      (await this.run(this.pool, 'bootstrap', CONNECTION_FACTS_SQL, [tenantGroup]))
+        .rows[0] as ConnectionFacts;
+    let facts = await read();
+    if (facts.version >= 160000 && !facts.operatorReserved && facts.operatorMayReserve) {
+      await this.run(this.pool, 'bootstrap', 'GRANT pg_use_reserved_connections TO CURRENT_USER');
+      facts = await read();
+    }
+    const sizing = connectionSizing(facts, tenantConnectionLimit, poolSize);
+    if (sizing.exhaustible) log.warn(sizing, 'PostgreSQL connection sizing');
+    else log.info(sizing, 'PostgreSQL connection sizing');
   }
 
   /**
    * Creates the tenant's role (a LOGIN member of the tenant group) and its schema, or, when they exist, sets the
-   * role's password. Idempotent and safe to run twice at once. Never drops anything.
+   * role's password. Either way the role's limits are set to the configured ones. Idempotent and safe to run
+   * twice at once. Never drops anything.
    */
   async provisionTenant(names: TenantNames, password: string): Promise<void> {
     const verifier = await scramVerifier(password);
-    const { tenantGroup, tenantConnectionLimit } = this.opts;
+    const { tenantGroup, tenantConnectionLimit: limit } = this.opts;
     const role = ident(names.role);
     await this.transaction('provision', true, async (c) => {
       await this.run(
         c,
         'provision',
         `DO $wsop$ BEGIN
-           PERFORM pg_advisory_xact_lock(hashtextextended(${literal('tenant:' + names.role)}, 0));
+           ${lockRow(tenantKey(names))};
            IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(names.role)}) THEN
              CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
-               CONNECTION LIMIT ${tenantConnectionLimit} PASSWORD ${literal(verifier)} IN ROLE ${ident(tenantGroup)};
+               CONNECTION LIMIT ${limit} PASSWORD ${literal(verifier)} IN ROLE ${ident(tenantGroup)};
              GRANT ${role} TO CURRENT_USER;
              ALTER ROLE ${role} SET search_path = ${ident(names.schema)};
            ELSE
-             ALTER ROLE ${role} LOGIN PASSWORD ${literal(verifier)};
+             ALTER ROLE ${role} LOGIN CONNECTION LIMIT ${limit} PASSWORD ${literal(verifier)};
            END IF;
+           ${roleSetting(role, 'statement_timeout', this.opts.tenantStatementTimeoutMs)};
+           ${roleSetting(role, 'idle_in_transaction_session_timeout', this.opts.tenantIdleInTransactionTimeoutMs)};
            CREATE SCHEMA IF NOT EXISTS ${ident(names.schema)} AUTHORIZATION ${role};
          END $wsop$`,
       );
     });
   }
 
-  /** Ends the tenant's sessions and drops its schema (with every table in it) and its role. */
+  /**
+   * Ends the tenant's sessions and drops its schema (with everything in it) and its role. Whatever a session of
+   * the tenant holds (locks on its tables, its own role's row in an open ALTER ROLE), the session is terminated
+   * first and waited for, so the drop does not queue behind it; lock_timeout bounds any wait that is left.
+   */
   async dropTenant(names: TenantNames): Promise<void> {
     const role = ident(names.role);
     const exists = `EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(names.role)})`;
+    const terminate = `PERFORM pg_catalog.pg_terminate_backend(pid, ${this.opts.lockTimeoutMs})
+             FROM pg_catalog.pg_stat_activity
+            WHERE usename = ${literal(names.role)} AND pid <> pg_catalog.pg_backend_pid()`;
     // First, in a transaction of its own: no new logins, and the sessions that exist are ended.
     await this.transaction('drop', false, async (c) => {
       await this.run(
         c,
         'drop',
         `DO $wsop$ BEGIN
-           PERFORM pg_advisory_xact_lock(hashtextextended(${literal('tenant:' + names.role)}, 0));
+           ${lockRow(tenantKey(names))};
            IF ${exists} THEN
+             ${terminate};
              ALTER ROLE ${role} NOLOGIN;
            END IF;
          END $wsop$`,
@@ -202,14 +376,14 @@ export class Database {
         c,
         'drop',
         `DO $wsop$ BEGIN
-           PERFORM pg_advisory_xact_lock(hashtextextended(${literal('tenant:' + names.role)}, 0));
-           PERFORM pg_terminate_backend(pid) FROM pg_catalog.pg_stat_activity
-             WHERE usename = ${literal(names.role)} AND pid <> pg_backend_pid();
+           ${lockRow(tenantKey(names))};
+           ${terminate};
            DROP SCHEMA IF EXISTS ${ident(names.schema)} CASCADE;
            IF ${exists} THEN
              DROP OWNED BY ${role};
              DROP ROLE ${role};
            END IF;
+           DELETE FROM ${LOCKS} WHERE name = ${literal(tenantKey(names))};
          END $wsop$`,
       );
     });

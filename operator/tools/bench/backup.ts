@@ -144,11 +144,8 @@ async function provision(server: LocalPostgres, tenants: TenantNames[]): Promise
   const started = performance.now();
   const { database } = loadConfig({ DATABASE_URL: server.operatorUrl });
   const db = new Database({
+    ...database,
     url: server.operatorUrl,
-    poolSize: database.poolSize,
-    databaseName: database.databaseName,
-    tenantGroup: database.tenantGroup,
-    tenantConnectionLimit: database.tenantConnectionLimit,
     log: silentLogger,
     metrics: new Metrics(),
   });

@@ -25,11 +25,8 @@ export async function cleanUpExternal(
   const { items } = await api.list(Resources.Workspace, { labelSelector: selector });
   const { database } = loadConfig({ DATABASE_URL: databaseUrl });
   const db = new Database({
+    ...database,
     url: databaseUrl,
-    poolSize: database.poolSize,
-    databaseName: database.databaseName,
-    tenantGroup: database.tenantGroup,
-    tenantConnectionLimit: database.tenantConnectionLimit,
     log: silentLogger,
     metrics: new Metrics(),
   });

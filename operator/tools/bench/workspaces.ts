@@ -107,11 +107,8 @@ async function floorPhase(p: BenchPlatform, api: Api, floorMetrics: Metrics): Pr
   );
   const { database } = loadConfig({ DATABASE_URL: p.databaseUrl });
   const db = new Database({
+    ...database,
     url: p.databaseUrl,
-    poolSize: database.poolSize,
-    databaseName: database.databaseName,
-    tenantGroup: database.tenantGroup,
-    tenantConnectionLimit: database.tenantConnectionLimit,
     log: silentLogger,
     metrics: floorMetrics,
   });

@@ -11,7 +11,7 @@ import { freePort, startProcess, waitFor, type Managed } from './processes.js';
  * when this process is root the server runs as the `postgres` user.
  *
  * It is set up as production should be: the operator logs in as `workspace_operator`, a role with CREATEROLE that
- * owns the `workspaces` database and is no superuser.
+ * owns the `workspaces` database and is no superuser, and PUBLIC may connect to no other database.
  */
 export interface LocalPostgres {
   /** Superuser connection string, for tests that inspect the server. */
@@ -147,6 +147,9 @@ export async function startPostgres(
     await admin.query(`CREATE ROLE ${OPERATOR_ROLE} LOGIN CREATEROLE PASSWORD '${verifier}'`);
     await admin.query(`CREATE DATABASE ${OPERATOR_DATABASE} OWNER ${OPERATOR_ROLE}`);
     await admin.query(`GRANT SET ON PARAMETER log_statement, log_min_error_statement TO ${OPERATOR_ROLE}`);
+    // A stock server lets every role connect to postgres and template1; workspace roles must reach their own
+    // database alone, and the operator refuses to start until this is done (docs/security.md).
+    await admin.query('REVOKE CONNECT, TEMPORARY ON DATABASE postgres, template1 FROM PUBLIC');
   } finally {
     await admin.end();
   }
