@@ -120,6 +120,7 @@ export class Operator {
       networkPolicies: informer(Resources.NetworkPolicy, MANAGED_SELECTOR),
       secrets: informer(Resources.Secret, MANAGED_SELECTOR),
       quotas: informer(Resources.ResourceQuota, MANAGED_SELECTOR),
+      limitRanges: informer(Resources.LimitRange, MANAGED_SELECTOR),
       claims: informer(
         Resources.ConfigMap,
         `${MANAGED_SELECTOR},${Labels.component}=${CLAIM_COMPONENT}`,
@@ -270,6 +271,7 @@ export class Operator {
       caches.networkPolicies,
       caches.secrets,
       caches.quotas,
+      caches.limitRanges,
     ]) {
       informer.on({ update: (_, o) => child(o), delete: child });
     }

@@ -73,9 +73,12 @@ export class AccountReconciler implements Reconciler {
     }
 
     try {
-      const { rbac } = this.ctx.config;
-      await ensureOwnedNamespace(this.ctx.api, caches.namespaces, homeNamespace(obj), (labels) =>
-        ownsHome(key, labels),
+      const { rbac, workspaces } = this.ctx.config;
+      await ensureOwnedNamespace(
+        this.ctx.api,
+        caches.namespaces,
+        homeNamespace(obj, workspaces.podSecurityLevel),
+        (labels) => ownsHome(key, labels),
       );
       await Promise.all([
         ...accountBindings(key, spec.data.teammates, {

@@ -28,6 +28,8 @@ import { resolvePlan } from '../account/desired.js';
 import {
   CLIENTS_BINDING,
   FINALIZER,
+  LIMIT_RANGE,
+  RESOURCE_QUOTA,
   OVER_PLAN_LIMIT,
   beyondPlanLimit,
   SECRET_NAME,
@@ -38,7 +40,9 @@ import {
   ownsWorkspaceNamespace,
   passwordOf,
   staffBinding,
+  workspaceLimitRange,
   workspaceNamespaceObject,
+  workspaceQuota,
 } from './desired.js';
 
 /** Conditions for the provisioned parts, beside Ready, Reconciling and Stalled. */
@@ -129,13 +133,28 @@ export class WorkspaceReconciler implements Reconciler {
     let next: Status = { ...status, namespace };
     try {
       const { api, caches, config } = this.ctx;
+      const podSecurity = config.workspaces.podSecurityLevel;
       await ensureOwnedNamespace(
         api,
         caches.namespaces,
-        workspaceNamespaceObject(accountObj, slug, namespace),
+        workspaceNamespaceObject(accountObj, slug, namespace, podSecurity),
         ownsWorkspaceNamespace(account, slug),
       );
-      parts.push(partCondition(NamespaceReady, true, 'Created', `Namespace ${namespace}`));
+      // The bounds are in place before anyone is given access: no pod and no connection of a teammate ever
+      // predates the quota, the container defaults or the isolation policy.
+      await Promise.all([
+        this.ensureQuota(namespace, account, slug),
+        this.ensureLimitRange(namespace, account, slug),
+        ensure(
+          api,
+          caches.networkPolicies,
+          Resources.NetworkPolicy,
+          isolationPolicy(namespace, account, slug),
+        ),
+      ]);
+      parts.push(
+        partCondition(NamespaceReady, true, 'Created', `Namespace ${namespace}, Pod Security ${podSecurity}`),
+      );
 
       const clients = this.clientsOf(account, slug);
       const teammates = accountSpec.data.teammates.map((t) => t.email);
@@ -150,12 +169,6 @@ export class WorkspaceReconciler implements Reconciler {
               name: CLIENTS_BINDING,
             }),
         this.ensureSecret(obj, namespace, names, status),
-        ensure(
-          api,
-          caches.networkPolicies,
-          Resources.NetworkPolicy,
-          isolationPolicy(namespace, account, slug),
-        ),
       ]);
       parts.push(
         partCondition(
@@ -237,6 +250,36 @@ export class WorkspaceReconciler implements Reconciler {
         `Namespace ${namespace} and schema ${names.schema} are ready`,
       );
     log.debug({ namespace, schema: names.schema }, 'workspace reconciled');
+  }
+
+  /** The namespace's ResourceQuota, or none when no quota is configured. */
+  private async ensureQuota(namespace: string, account: string, slug: string): Promise<void> {
+    const { api, caches, config } = this.ctx;
+    const key = { namespace, name: RESOURCE_QUOTA };
+    const stored = caches.quotas.get(`${namespace}/${RESOURCE_QUOTA}`) as
+      { spec?: { hard?: Record<string, unknown> } } | undefined;
+    const desired = workspaceQuota(namespace, account, slug, config.workspaces.quota, stored?.spec?.hard);
+    await (desired
+      ? ensure(api, caches.quotas, Resources.ResourceQuota, desired)
+      : ensureAbsent(api, caches.quotas, Resources.ResourceQuota, key));
+  }
+
+  /** The namespace's LimitRange for containers, or none when no limits are configured. */
+  private async ensureLimitRange(namespace: string, account: string, slug: string): Promise<void> {
+    const { api, caches, config } = this.ctx;
+    const key = { namespace, name: LIMIT_RANGE };
+    const stored = caches.limitRanges.get(`${namespace}/${LIMIT_RANGE}`) as
+      { spec?: { limits?: Record<string, unknown>[] } } | undefined;
+    const desired = workspaceLimitRange(
+      namespace,
+      account,
+      slug,
+      config.workspaces.limitRange,
+      stored?.spec?.limits?.[0],
+    );
+    await (desired
+      ? ensure(api, caches.limitRanges, Resources.LimitRange, desired)
+      : ensureAbsent(api, caches.limitRanges, Resources.LimitRange, key));
   }
 
   /** Emails of the clients who accepted an invitation to this workspace and were not revoked. */
