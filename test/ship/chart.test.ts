@@ -92,6 +92,8 @@ describe('the Helm chart with default values', () => {
       'ClusterRole',
       'ClusterRole',
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
       'ClusterRoleBinding',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
