@@ -15,7 +15,7 @@ import { newPassword } from '../../db/scram.js';
 import { tenantNames, workspaceNamespace, type TenantNames } from '../../db/names.js';
 import { OperatorError, errorMessage, isCode, terminal } from '../../errors.js';
 import { FIELD_MANAGER } from '../../kube/api.js';
-import { ensure, ensureAbsent, ensureOwnedNamespace } from '../../kube/apply.js';
+import { ensure, ensureAbsent, ensureOwnedNamespace, ensureRoleBinding } from '../../kube/apply.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
 import type { CachedObject } from '../../kube/informer.js';
 import { Resources } from '../../kube/resources.js';
@@ -161,9 +161,9 @@ export class WorkspaceReconciler implements Reconciler {
       const staff = staffBinding(namespace, account, slug, teammates, config.rbac.staffClusterRole);
       const clientAccess = clientsBinding(namespace, account, slug, clients, config.rbac.clientClusterRole);
       const [, , password] = await Promise.all([
-        staff ? ensure(api, caches.roleBindings, Resources.RoleBinding, staff) : undefined,
+        staff ? ensureRoleBinding(api, caches.roleBindings, staff) : undefined,
         clientAccess
-          ? ensure(api, caches.roleBindings, Resources.RoleBinding, clientAccess)
+          ? ensureRoleBinding(api, caches.roleBindings, clientAccess)
           : ensureAbsent(api, caches.roleBindings, Resources.RoleBinding, {
               namespace,
               name: CLIENTS_BINDING,
