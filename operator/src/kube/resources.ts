@@ -33,6 +33,7 @@ export const Resources = {
   ResourceQuota: core('ResourceQuota', 'resourcequotas', true),
   LimitRange: core('LimitRange', 'limitranges', true),
   Pod: core('Pod', 'pods', true),
+  Service: core('Service', 'services', true),
   ServiceAccount: core('ServiceAccount', 'serviceaccounts', true),
   Event: { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true },
   RoleBinding: {
