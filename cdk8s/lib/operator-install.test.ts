@@ -1,7 +1,7 @@
 import { App } from 'cdk8s';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { accountClusterRoles, operatorRules } from '../../operator/src/rbac.js';
+import { accountClusterRoles, operatorRules, workspaceClusterRoles } from '../../operator/src/rbac.js';
 import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
 import { OperatorInstall } from './operator-install.js';
 import type { Manifest } from './testing.js';
@@ -29,6 +29,29 @@ describe('OperatorInstall', () => {
     for (const role of accountClusterRoles({})) {
       expect(find(docs, 'ClusterRole', role.metadata.name)?.rules).toEqual(role.rules);
     }
+    for (const role of workspaceClusterRoles({}, { staff: 'agency-staff', client: 'agency-client' })) {
+      expect(find(docs, 'ClusterRole', role.metadata.name)?.rules).toEqual(role.rules);
+    }
+  });
+
+  it('creates the project-owned workspace roles by default, and passes the workspace bounds to the operator', () => {
+    const docs = install({ podSecurityLevel: 'baseline', workspaceQuota: { pods: '10' } });
+    for (const role of workspaceClusterRoles({})) {
+      expect(find(docs, 'ClusterRole', role.metadata.name)?.rules).toEqual(role.rules);
+    }
+    const deployment = find(docs, 'Deployment') as Manifest & {
+      spec: { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } };
+    };
+    const env = Object.fromEntries(
+      (deployment.spec.template.spec.containers[0]?.env ?? []).map((e) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      STAFF_CLUSTER_ROLE: 'taskjuice-workspace-staff',
+      CLIENT_CLUSTER_ROLE: 'taskjuice-workspace-client',
+      POD_SECURITY_LEVEL: 'baseline',
+      WORKSPACE_QUOTA: '{"pods":"10"}',
+    });
+    expect(JSON.parse(env.WORKSPACE_LIMIT_RANGE ?? '{}')).toHaveProperty('defaultRequest');
   });
 
   it('renders the webhook configuration the operator itself defines, leaving out its own namespace', () => {

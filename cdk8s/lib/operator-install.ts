@@ -12,7 +12,9 @@ import {
   CLIENT_CLUSTER_ROLE,
   operatorRules,
   STAFF_CLUSTER_ROLE,
+  workspaceClusterRoles,
 } from '../../operator/src/rbac.js';
+import { DEFAULT_WORKSPACE_LIMIT_RANGE, DEFAULT_WORKSPACE_QUOTA } from '../../operator/src/config.js';
 import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
 
 const CRD_DIR = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'crds');
@@ -64,17 +66,42 @@ export interface OperatorInstallProps {
    */
   readonly plans?: Record<string, number>;
   /**
-   * ClusterRole bound to an account's staff in its workspace namespaces (STAFF_CLUSTER_ROLE).
+   * Name of the ClusterRole (created here, rules from operator/src/rbac.ts) bound to an account's staff in its
+   * workspace namespaces (STAFF_CLUSTER_ROLE).
    *
-   * @default 'edit'
+   * @default 'taskjuice-workspace-staff'
    */
   readonly staffClusterRole?: string;
   /**
-   * ClusterRole bound to a client in its workspace namespace (CLIENT_CLUSTER_ROLE).
+   * Name of the read-only ClusterRole (created here) bound to a client in its workspace namespace
+   * (CLIENT_CLUSTER_ROLE).
    *
-   * @default 'view'
+   * @default 'taskjuice-workspace-client'
    */
   readonly clientClusterRole?: string;
+  /**
+   * Pod Security level of workspace and account home namespaces (POD_SECURITY_LEVEL).
+   *
+   * @default 'restricted'
+   */
+  readonly podSecurityLevel?: 'privileged' | 'baseline' | 'restricted';
+  /**
+   * spec.hard of every workspace namespace's ResourceQuota (WORKSPACE_QUOTA); {} for none.
+   *
+   * @default - 4 CPUs and 8Gi requested, 8 CPUs and 16Gi limits, 50 pods, 10 claims of 100Gi, no LoadBalancer or NodePort
+   */
+  readonly workspaceQuota?: Record<string, string>;
+  /**
+   * Container defaults and bounds of every workspace namespace's LimitRange (WORKSPACE_LIMIT_RANGE); {} for none.
+   *
+   * @default - requests 100m CPU and 128Mi, limits 500m CPU and 512Mi
+   */
+  readonly workspaceLimitRange?: {
+    default?: Record<string, string>;
+    defaultRequest?: Record<string, string>;
+    min?: Record<string, string>;
+    max?: Record<string, string>;
+  };
   /**
    * Where invited clients reach the accept endpoint (ACCEPT_BASE_URL).
    *
@@ -153,7 +180,10 @@ export class OperatorInstall extends Chart {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
       subjects: [{ kind: 'ServiceAccount', name, namespace }],
     });
-    for (const role of accountClusterRoles(labels)) {
+    for (const role of [
+      ...accountClusterRoles(labels),
+      ...workspaceClusterRoles(labels, { staff, client }),
+    ]) {
       new ApiObject(this, role.metadata.name, role);
     }
 
@@ -174,6 +204,13 @@ export class OperatorInstall extends Chart {
       CLIENT_CLUSTER_ROLE: kplus.EnvValue.fromValue(client),
       ACCOUNT_MANAGER_CLUSTER_ROLE: kplus.EnvValue.fromValue(ACCOUNT_MANAGER_CLUSTER_ROLE),
       ACCOUNT_MEMBER_CLUSTER_ROLE: kplus.EnvValue.fromValue(ACCOUNT_MEMBER_CLUSTER_ROLE),
+      POD_SECURITY_LEVEL: kplus.EnvValue.fromValue(props.podSecurityLevel ?? 'restricted'),
+      WORKSPACE_QUOTA: kplus.EnvValue.fromValue(
+        JSON.stringify(props.workspaceQuota ?? DEFAULT_WORKSPACE_QUOTA),
+      ),
+      WORKSPACE_LIMIT_RANGE: kplus.EnvValue.fromValue(
+        JSON.stringify(props.workspaceLimitRange ?? DEFAULT_WORKSPACE_LIMIT_RANGE),
+      ),
       WEBHOOK_PORT: kplus.EnvValue.fromValue(String(PORTS.webhook)),
       WEBHOOK_CERT_MODE: kplus.EnvValue.fromValue('self-signed'),
       WEBHOOK_SECRET_NAME: kplus.EnvValue.fromValue(`${name}-webhook-tls`),

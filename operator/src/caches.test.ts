@@ -5,7 +5,9 @@ import {
   credentialsSecret,
   isolationPolicy,
   staffBinding,
+  workspaceLimitRange,
   workspaceNamespaceObject,
+  workspaceQuota as workspaceResourceQuota,
 } from './controllers/workspace/desired.js';
 import { tenantNames, workspaceNamespace } from './db/names.js';
 import { MAX_SECRET_VALUE_BYTES, isOperatorChild, trimChild } from './caches.js';
@@ -23,8 +25,19 @@ function operatorObjects(): CachedObject[] {
     member: 'n',
   }).flatMap((b) => (b.desired ? [b.desired] : []));
   return [
-    { kind: 'Namespace', ...homeNamespace(account) },
-    { kind: 'Namespace', ...workspaceNamespaceObject(account, 'web', ns) },
+    { kind: 'Namespace', ...homeNamespace(account, 'restricted') },
+    { kind: 'Namespace', ...workspaceNamespaceObject(account, 'web', ns, 'restricted') },
+    {
+      kind: 'ResourceQuota',
+      ...workspaceResourceQuota(ns, 'acme', 'web', { pods: '50', 'requests.cpu': '4' })!,
+    },
+    {
+      kind: 'LimitRange',
+      ...workspaceLimitRange(ns, 'acme', 'web', {
+        default: { cpu: '500m' },
+        defaultRequest: { cpu: '100m' },
+      })!,
+    },
     ...bindings.map((b) => ({ kind: 'RoleBinding', ...b })),
     { kind: 'RoleBinding', ...staffBinding(ns, 'acme', 'web', ['s@acme.example'], 'staff')! },
     { kind: 'RoleBinding', ...clientsBinding(ns, 'acme', 'web', ['c@client.example'], 'view')! },

@@ -5,7 +5,9 @@ import type { Caches } from './controllers/context.js';
 import {
   CLIENTS_BINDING,
   CREDENTIAL_KEYS,
+  LIMIT_RANGE,
   NETWORK_POLICY,
+  RESOURCE_QUOTA,
   SECRET_NAME,
   STAFF_BINDING,
 } from './controllers/workspace/desired.js';
@@ -115,7 +117,8 @@ const CHILD_NAMES: Record<string, { home: string[]; workspace: string[] }> = {
   RoleBinding: { home: [MANAGERS_BINDING, MEMBERS_BINDING], workspace: [STAFF_BINDING, CLIENTS_BINDING] },
   NetworkPolicy: { home: [], workspace: [NETWORK_POLICY] },
   Secret: { home: [], workspace: [SECRET_NAME] },
-  ResourceQuota: { home: [QUOTA_NAME], workspace: [] },
+  ResourceQuota: { home: [QUOTA_NAME], workspace: [RESOURCE_QUOTA] },
+  LimitRange: { home: [], workspace: [LIMIT_RANGE] },
 };
 
 /** Whether a child object stands where the operator puts its own of that kind. */
@@ -163,6 +166,7 @@ export function buildCaches(api: Api, config: Config, log: Logger): Caches {
     networkPolicies: child(Resources.NetworkPolicy),
     secrets: child(Resources.Secret),
     quotas: child(Resources.ResourceQuota),
+    limitRanges: child(Resources.LimitRange),
     claims: informer(Resources.ConfigMap, `${MANAGED_SELECTOR},${Labels.component}=${CLAIM_COMPONENT}`, {
       namespace: config.namespace,
     }),

@@ -77,3 +77,43 @@ describe('loadConfig', () => {
     );
   });
 });
+
+describe('workspace guardrail settings', () => {
+  it('default to Pod Security restricted, a quota and container defaults', () => {
+    const c = loadConfig(base);
+    expect(c.workspaces.podSecurityLevel).toBe('restricted');
+    expect(c.workspaces.quota).toMatchObject({ 'requests.cpu': '4', pods: '50', 'services.nodeports': '0' });
+    expect(c.workspaces.limitRange.defaultRequest).toEqual({ cpu: '100m', memory: '128Mi' });
+    expect(c.rbac.staffClusterRole).toBe('taskjuice-workspace-staff');
+    expect(c.rbac.clientClusterRole).toBe('taskjuice-workspace-client');
+  });
+
+  it('name the variable and the rule when a level, quota or limit range is wrong', () => {
+    const message = (env: Record<string, string>) => {
+      try {
+        loadConfig({ ...base, ...env });
+      } catch (err) {
+        return (err as Error).message;
+      }
+      throw new Error('expected loadConfig to refuse');
+    };
+    expect(message({ POD_SECURITY_LEVEL: 'lax' })).toContain(
+      'POD_SECURITY_LEVEL: must be a Pod Security level: privileged, baseline or restricted',
+    );
+    expect(message({ WORKSPACE_QUOTA: 'pods=5' })).toContain('WORKSPACE_QUOTA: must be JSON');
+    expect(message({ WORKSPACE_QUOTA: '{"pods":"lots"}' })).toContain(
+      'WORKSPACE_QUOTA.pods: must be a quantity',
+    );
+    expect(message({ WORKSPACE_QUOTA: '{"pods":5}' })).toContain('WORKSPACE_QUOTA.pods: must be a quantity');
+    expect(message({ WORKSPACE_LIMIT_RANGE: '{"defaults":{}}' })).toContain('WORKSPACE_LIMIT_RANGE');
+    expect(
+      message({ WORKSPACE_LIMIT_RANGE: '{"defaultRequest":{"cpu":"2"},"default":{"cpu":"1"}}' }),
+    ).toContain('WORKSPACE_LIMIT_RANGE.defaultRequest.cpu: must not exceed default.cpu (1)');
+  });
+
+  it('accept an empty quota and limit range, which turn them off', () => {
+    const c = loadConfig({ ...base, WORKSPACE_QUOTA: '{}', WORKSPACE_LIMIT_RANGE: '{}' });
+    expect(c.workspaces.quota).toEqual({});
+    expect(c.workspaces.limitRange).toEqual({});
+  });
+});

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { OperatorError } from './errors.js';
+import { QUANTITY, quantityValue } from './api/quantity.js';
 
 /**
  * The operator's configuration: the only module that reads the environment. Every variable is parsed once, at
@@ -75,6 +76,73 @@ const PlanCatalog = z
     ),
   );
 
+/** A JSON setting: the text is parsed, then checked against `schema`; bad JSON gets `example` in its message. */
+const jsonSetting = <T extends z.ZodType>(fallback: string, example: string, schema: T) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON, e.g. ${example}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const Quantity = z
+  .string({ message: 'must be a quantity in a string, e.g. "500m" or "8Gi"' })
+  .regex(QUANTITY, 'must be a quantity, e.g. "500m", "4" or "8Gi"');
+
+const resourceName = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9./]*[a-z0-9])?$/, 'keys must be resource names, e.g. requests.cpu');
+
+const Quantities = (what: string) =>
+  z.record(resourceName, Quantity, { message: `must be a JSON object of ${what} to quantity` });
+
+export const DEFAULT_WORKSPACE_QUOTA = {
+  'requests.cpu': '4',
+  'requests.memory': '8Gi',
+  'limits.cpu': '8',
+  'limits.memory': '16Gi',
+  pods: '50',
+  persistentvolumeclaims: '10',
+  'requests.storage': '100Gi',
+  'services.loadbalancers': '0',
+  'services.nodeports': '0',
+};
+
+export const DEFAULT_WORKSPACE_LIMIT_RANGE = {
+  defaultRequest: { cpu: '100m', memory: '128Mi' },
+  default: { cpu: '500m', memory: '512Mi' },
+};
+
+const LimitRangeSetting = z
+  .strictObject(
+    {
+      default: Quantities('resource').optional(),
+      defaultRequest: Quantities('resource').optional(),
+      min: Quantities('resource').optional(),
+      max: Quantities('resource').optional(),
+    },
+    { message: 'must be a JSON object with default, defaultRequest, min and max (each optional)' },
+  )
+  .superRefine((lr, ctx) => {
+    // The API server refuses a LimitRange whose default request exceeds its default limit; say so at start-up.
+    for (const [resource, request] of Object.entries(lr.defaultRequest ?? {})) {
+      const limit = lr.default?.[resource];
+      if (limit !== undefined && (quantityValue(request) ?? 0) > (quantityValue(limit) ?? 0)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['defaultRequest', resource],
+          message: `must not exceed default.${resource} (${limit})`,
+        });
+      }
+    }
+  });
+
 const Environment = z.object({
   DATABASE_URL: z
     .string({
@@ -124,8 +192,23 @@ const Environment = z.object({
     })
     .default('info'),
   WATCH_TIMEOUT_SECONDS: positiveInt(600, 3600),
-  STAFF_CLUSTER_ROLE: clusterRoleName('edit'),
-  CLIENT_CLUSTER_ROLE: clusterRoleName('view'),
+  STAFF_CLUSTER_ROLE: clusterRoleName('taskjuice-workspace-staff'),
+  CLIENT_CLUSTER_ROLE: clusterRoleName('taskjuice-workspace-client'),
+  POD_SECURITY_LEVEL: z
+    .enum(['privileged', 'baseline', 'restricted'], {
+      message: 'must be a Pod Security level: privileged, baseline or restricted',
+    })
+    .default('restricted'),
+  WORKSPACE_QUOTA: jsonSetting(
+    JSON.stringify(DEFAULT_WORKSPACE_QUOTA),
+    '{"requests.cpu":"4","pods":"50"} ({} for no quota)',
+    Quantities('resource name'),
+  ),
+  WORKSPACE_LIMIT_RANGE: jsonSetting(
+    JSON.stringify(DEFAULT_WORKSPACE_LIMIT_RANGE),
+    '{"defaultRequest":{"cpu":"100m"},"default":{"cpu":"500m"}} ({} for none)',
+    LimitRangeSetting,
+  ),
   ACCOUNT_MANAGER_CLUSTER_ROLE: clusterRoleName('taskjuice-account-manager'),
   ACCOUNT_MEMBER_CLUSTER_ROLE: clusterRoleName('taskjuice-account-member'),
   WEBHOOK_ENABLED: bool(true),
@@ -212,6 +295,20 @@ export interface Config {
     clientClusterRole: string;
     accountManagerClusterRole: string;
     accountMemberClusterRole: string;
+  };
+  /** What bounds the workloads of every workspace namespace. */
+  workspaces: {
+    /** Pod Security level enforced (and audited, and warned about) in workspace and home namespaces. */
+    podSecurityLevel: 'privileged' | 'baseline' | 'restricted';
+    /** `hard` of each workspace namespace's ResourceQuota; empty: no quota. */
+    quota: Record<string, string>;
+    /** The container limits of each workspace namespace's LimitRange; empty: no LimitRange. */
+    limitRange: {
+      default?: Record<string, string> | undefined;
+      defaultRequest?: Record<string, string> | undefined;
+      min?: Record<string, string> | undefined;
+      max?: Record<string, string> | undefined;
+    };
   };
   /** The namespace the operator runs in (its Secrets and Lease live there). */
   namespace: string;
@@ -341,6 +438,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       clientClusterRole: e.CLIENT_CLUSTER_ROLE,
       accountManagerClusterRole: e.ACCOUNT_MANAGER_CLUSTER_ROLE,
       accountMemberClusterRole: e.ACCOUNT_MEMBER_CLUSTER_ROLE,
+    },
+    workspaces: {
+      podSecurityLevel: e.POD_SECURITY_LEVEL,
+      quota: e.WORKSPACE_QUOTA,
+      limitRange: e.WORKSPACE_LIMIT_RANGE,
     },
     namespace,
     webhook: {

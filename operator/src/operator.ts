@@ -254,6 +254,7 @@ export class Operator {
       caches.networkPolicies,
       caches.secrets,
       caches.quotas,
+      caches.limitRanges,
     ]) {
       informer.on({ update: (_, o) => child(o), delete: child });
     }

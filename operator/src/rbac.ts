@@ -16,8 +16,8 @@ const WRITE = ['create', 'update', 'patch', 'delete'];
 
 export const ACCOUNT_MANAGER_CLUSTER_ROLE = 'taskjuice-account-manager';
 export const ACCOUNT_MEMBER_CLUSTER_ROLE = 'taskjuice-account-member';
-export const STAFF_CLUSTER_ROLE = 'edit';
-export const CLIENT_CLUSTER_ROLE = 'view';
+export const STAFF_CLUSTER_ROLE = 'taskjuice-workspace-staff';
+export const CLIENT_CLUSTER_ROLE = 'taskjuice-workspace-client';
 
 /** Owners and Admins, bound in their account's home namespace: they create and delete workspaces and invitations. */
 export const accountManagerRules: PolicyRule[] = [
@@ -34,6 +34,56 @@ export const accountMemberRules: PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: READ },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
 ];
+
+const WORKLOADS_CORE = ['pods', 'services', 'configmaps', 'persistentvolumeclaims', 'serviceaccounts'];
+const WORKLOADS_APPS = ['deployments', 'statefulsets', 'replicasets'];
+
+/**
+ * What everyone with access to a workspace namespace may read. Listed one by one, unlike `view`, which is an
+ * aggregated role: any CRD installed with the aggregate-to-view label would silently extend it to clients. No
+ * Secrets here: they hold the database credentials.
+ */
+const workspaceReadRules: PolicyRule[] = [
+  {
+    apiGroups: [''],
+    resources: [...WORKLOADS_CORE, 'pods/log', 'endpoints', 'events', 'resourcequotas', 'limitranges'],
+    verbs: READ,
+  },
+  // A RoleBinding's rule on namespaces reaches the namespace it lives in, and only that one.
+  { apiGroups: [''], resources: ['namespaces'], verbs: READ },
+  { apiGroups: ['apps'], resources: [...WORKLOADS_APPS, 'daemonsets'], verbs: READ },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: READ },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: READ },
+  { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'networkpolicies'], verbs: READ },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: READ },
+  { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: READ },
+  { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
+];
+
+/**
+ * Staff (every teammate) in each workspace namespace of their account: they build and run the client's
+ * workloads, but nothing that loosens the workspace's isolation. Unlike `edit`, there are no writes of
+ * NetworkPolicies (an allow-all policy would undo the isolation one), RBAC, ResourceQuotas, LimitRanges, the
+ * namespace, Endpoints (a Service aimed at any address, CVE-2021-25740), DaemonSets (a pod on every node) or
+ * PodDisruptionBudgets (which can block node drains). Pod Security admission bounds what their pods may do.
+ */
+export const workspaceStaffRules: PolicyRule[] = [
+  { apiGroups: [''], resources: [...WORKLOADS_CORE, 'secrets'], verbs: [...READ, ...WRITE] },
+  { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward'], verbs: ['create', 'get'] },
+  { apiGroups: ['apps'], resources: WORKLOADS_APPS, verbs: [...READ, ...WRITE] },
+  {
+    apiGroups: ['apps'],
+    resources: WORKLOADS_APPS.map((r) => `${r}/scale`),
+    verbs: ['get', 'update', 'patch'],
+  },
+  { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'], verbs: [...READ, ...WRITE] },
+  { apiGroups: ['autoscaling'], resources: ['horizontalpodautoscalers'], verbs: [...READ, ...WRITE] },
+  { apiGroups: ['networking.k8s.io'], resources: ['ingresses'], verbs: [...READ, ...WRITE] },
+  ...workspaceReadRules,
+];
+
+/** A client who accepted an invitation, in its workspace's namespace: reading, no Secrets, no writes. */
+export const workspaceClientRules: PolicyRule[] = workspaceReadRules;
 
 /**
  * The operator's own ClusterRole: exactly the verbs and resources it uses, no wildcards. It binds the account and
@@ -53,7 +103,11 @@ export function operatorRules(bindable: string[]): PolicyRule[] {
     },
     { apiGroups: [GROUP], resources: ['accounts/finalizers', 'workspaces/finalizers'], verbs: ['update'] },
     { apiGroups: [''], resources: ['namespaces'], verbs: [...READ, 'create', 'patch', 'update', 'delete'] },
-    { apiGroups: [''], resources: ['secrets', 'resourcequotas', 'configmaps'], verbs: [...READ, ...WRITE] },
+    {
+      apiGroups: [''],
+      resources: ['secrets', 'resourcequotas', 'limitranges', 'configmaps'],
+      verbs: [...READ, ...WRITE],
+    },
     { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: [...READ, ...WRITE] },
     {
       apiGroups: ['rbac.authorization.k8s.io'],
@@ -92,4 +146,30 @@ export function accountClusterRoles(labels: Record<string, string>) {
       rules: accountMemberRules,
     },
   ];
+}
+
+/** The workspace ClusterRoles as objects, under the names the operator is configured to bind. */
+export function workspaceClusterRoles(
+  labels: Record<string, string>,
+  names: { staff: string; client: string } = { staff: STAFF_CLUSTER_ROLE, client: CLIENT_CLUSTER_ROLE },
+) {
+  return [
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: names.staff, labels },
+      rules: workspaceStaffRules,
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: names.client, labels },
+      rules: workspaceClientRules,
+    },
+  ];
+}
+
+/** Every ClusterRole the project ships besides the operator's own, under their default names. */
+export function projectClusterRoles(labels: Record<string, string>) {
+  return [...accountClusterRoles(labels), ...workspaceClusterRoles(labels)];
 }

@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { accountManagerRules, accountMemberRules, operatorRules } from '../src/rbac.js';
+import {
+  accountManagerRules,
+  accountMemberRules,
+  operatorRules,
+  workspaceClientRules,
+  workspaceStaffRules,
+} from '../src/rbac.js';
 
 /**
  * The parts of the Helm chart that have a single source elsewhere in the repository: the CRDs (from the zod
@@ -30,6 +36,8 @@ export function chartRbacRules(): string {
       operator: operatorRules([BINDABLE_MARKER]),
       accountManager: accountManagerRules,
       accountMember: accountMemberRules,
+      workspaceStaff: workspaceStaffRules,
+      workspaceClient: workspaceClientRules,
     })
   );
 }

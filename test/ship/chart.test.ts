@@ -5,7 +5,14 @@ import { parse } from 'yaml';
 import { loadConfig, type Config } from '../../operator/src/config.js';
 import type { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
-import { accountManagerRules, accountMemberRules, operatorRules } from '../../operator/src/rbac.js';
+import { DEFAULT_WORKSPACE_QUOTA } from '../../operator/src/config.js';
+import {
+  accountManagerRules,
+  accountMemberRules,
+  operatorRules,
+  workspaceClientRules,
+  workspaceStaffRules,
+} from '../../operator/src/rbac.js';
 import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
 import { REPO_ROOT } from '../../operator/tools/local/install.js';
 import { adminApi, uniqueName } from '../support/env.js';
@@ -82,6 +89,8 @@ describe('the Helm chart with default values', () => {
 
   it('renders the operator, its RBAC, CRDs, webhook, PDB and NetworkPolicy, and each passes a server-side dry run', async () => {
     expect(docs.map((d) => d.kind).sort()).toEqual([
+      'ClusterRole',
+      'ClusterRole',
       'ClusterRole',
       'ClusterRole',
       'ClusterRole',
@@ -190,8 +199,19 @@ describe('the Helm chart with default values', () => {
 
   it('renders the RBAC rules of operator/src/rbac.ts, with no wildcard anywhere', () => {
     expect((one(docs, 'ClusterRole', fullname) as Manifest & { rules: unknown }).rules).toEqual(
-      operatorRules(['taskjuice-account-manager', 'taskjuice-account-member', 'edit', 'view']),
+      operatorRules([
+        'taskjuice-account-manager',
+        'taskjuice-account-member',
+        'taskjuice-workspace-staff',
+        'taskjuice-workspace-client',
+      ]),
     );
+    expect(
+      (one(docs, 'ClusterRole', 'taskjuice-workspace-staff') as Manifest & { rules: unknown }).rules,
+    ).toEqual(workspaceStaffRules);
+    expect(
+      (one(docs, 'ClusterRole', 'taskjuice-workspace-client') as Manifest & { rules: unknown }).rules,
+    ).toEqual(workspaceClientRules);
     expect(
       (one(docs, 'ClusterRole', 'taskjuice-account-manager') as Manifest & { rules: unknown }).rules,
     ).toEqual(accountManagerRules);
@@ -302,6 +322,12 @@ describe('the Helm chart with non-default values', () => {
     ],
     crds: { keep: false },
     rbac: { staffClusterRole: 'agency-staff', clientClusterRole: 'agency-client' },
+    // Helm merges these maps into the chart's: an entry overrides one, null drops one.
+    workspaces: {
+      podSecurityLevel: 'baseline',
+      quota: { pods: '20', 'requests.storage': null },
+      limitRange: { default: null, defaultRequest: null },
+    },
     webhook: { certificate: { mode: 'cert-manager' }, timeoutSeconds: 3, excludeNamespaces: ['legacy'] },
     metrics: { serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'prometheus' } } },
     ingress: {
@@ -432,8 +458,17 @@ describe('the Helm chart with non-default values', () => {
     expect(config.invitations.acceptBaseUrl).toBe('https://portal.agency.example/accept');
   });
 
-  it('passes the plans, replicas, roles, database, SMTP and log settings to the operator', () => {
+  it('passes the plans, replicas, roles, workspace bounds, database, SMTP and log settings to the operator', () => {
     const config = operatorConfig(docs, ns, { SMTP_USERNAME: 'portal', SMTP_PASSWORD: 'secret' });
+    const { 'requests.storage': _dropped, ...kept } = DEFAULT_WORKSPACE_QUOTA;
+    expect(config.workspaces).toEqual({
+      podSecurityLevel: 'baseline',
+      quota: { ...kept, pods: '20' },
+      limitRange: {},
+    });
+    expect((one(docs, 'ClusterRole', 'agency-staff') as Manifest & { rules: unknown }).rules).toEqual(
+      workspaceStaffRules,
+    );
     expect((one(docs, 'Deployment') as Manifest & { spec: { replicas: number } }).spec.replicas).toBe(3);
     expect(config.plans).toEqual({ solo: 1, agency: 10, enterprise: 100 });
     expect(config.rbac).toMatchObject({

@@ -39,6 +39,8 @@ describe('the install manifests the cdk8s app synthesizes (deploy/install.yaml)'
       'ClusterRole',
       'ClusterRole',
       'ClusterRole',
+      'ClusterRole',
+      'ClusterRole',
       'ClusterRoleBinding',
       'CustomResourceDefinition',
       'CustomResourceDefinition',

@@ -16,6 +16,7 @@ export interface Caches {
   networkPolicies: Informer;
   secrets: Informer;
   quotas: Informer;
+  limitRanges: Informer;
   /** The staff/client claims, ConfigMaps in the operator's namespace. */
   claims: Informer;
 }

@@ -27,6 +27,35 @@ export async function ensure(
   return { object: informer.get(keyOf(desired)) ?? (written as CachedObject), written: true };
 }
 
+/**
+ * A RoleBinding: like `ensure`, except that a binding to another role is deleted first, because the API server
+ * refuses any change of `roleRef`. This is how bindings made under an earlier role setting (such as staff bound
+ * to `edit`) move to the configured role instead of failing every pass.
+ */
+export async function ensureRoleBinding(
+  api: Api,
+  informer: Informer,
+  desired: Desired & { roleRef: { kind: string; name: string } },
+): Promise<{ object: CachedObject; written: boolean }> {
+  const key = keyOf(desired);
+  const actual = informer.get(key);
+  const roleRef = actual?.roleRef;
+  const current = roleRef && typeof roleRef === 'object' ? new Map(Object.entries(roleRef)) : undefined;
+  if (
+    current &&
+    (current.get('kind') !== desired.roleRef.kind || current.get('name') !== desired.roleRef.name)
+  ) {
+    // Only the binding that was read: if it changed meanwhile, the precondition fails and the pass is retried.
+    await api.delete(
+      Resources.RoleBinding,
+      { namespace: desired.metadata.namespace, name: desired.metadata.name },
+      { uid: actual?.metadata.uid },
+    );
+    informer.forget(key);
+  }
+  return ensure(api, informer, Resources.RoleBinding, desired);
+}
+
 /** Makes sure the object does not exist; no request when the cache already says so. */
 export async function ensureAbsent(
   api: Api,

@@ -1,3 +1,5 @@
+import { quantityValue } from '../api/quantity.js';
+
 const DECIMAL_SUFFIXES = ['', 'k', 'M', 'G', 'T', 'P', 'E'] as const;
 
 /**
@@ -15,4 +17,26 @@ export function countQuantity(n: number): string {
     exponent++;
   }
   return `${mantissa}${DECIMAL_SUFFIXES[exponent]}`;
+}
+
+function sameAmount(a: string, b: string): boolean {
+  const x = quantityValue(a);
+  const y = quantityValue(b);
+  if (x === undefined || y === undefined) return a === b;
+  return x === y || Math.abs(x - y) <= Math.max(Math.abs(x), Math.abs(y)) * 1e-12;
+}
+
+/**
+ * `desired` with each quantity written as `actual` writes it when both stand for the same amount. The API server
+ * stores quantities in its canonical form ("1024Mi" comes back as "1Gi"), so comparing the configured text with
+ * the stored one would see a difference that is none, and write again on every pass.
+ */
+export function alignQuantities(desired: Record<string, string>, actual: unknown): Record<string, string> {
+  const held = actual && typeof actual === 'object' ? new Map(Object.entries(actual)) : new Map();
+  return Object.fromEntries(
+    Object.entries(desired).map(([k, v]) => {
+      const stored: unknown = held.get(k);
+      return [k, typeof stored === 'string' && sameAmount(v, stored) ? stored : v];
+    }),
+  );
 }

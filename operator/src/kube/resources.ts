@@ -31,6 +31,9 @@ export const Resources = {
   Secret: core('Secret', 'secrets', true),
   ConfigMap: core('ConfigMap', 'configmaps', true),
   ResourceQuota: core('ResourceQuota', 'resourcequotas', true),
+  LimitRange: core('LimitRange', 'limitranges', true),
+  Pod: core('Pod', 'pods', true),
+  Service: core('Service', 'services', true),
   ServiceAccount: core('ServiceAccount', 'serviceaccounts', true),
   Event: { group: 'events.k8s.io', version: 'v1', kind: 'Event', plural: 'events', namespaced: true },
   RoleBinding: {

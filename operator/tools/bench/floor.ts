@@ -5,6 +5,7 @@ import {
   type ConditionInput,
 } from '../../src/api/conditions.js';
 import { Labels } from '../../src/api/v1alpha1/group.js';
+import type { Config } from '../../src/config.js';
 import { QUOTA_NAME, QUOTA_RESOURCE } from '../../src/controllers/account/desired.js';
 import { plain } from '../../src/controllers/status.js';
 import {
@@ -14,7 +15,9 @@ import {
   credentialsSecret,
   isolationPolicy,
   staffBinding,
+  workspaceLimitRange,
   workspaceNamespaceObject,
+  workspaceQuota,
 } from '../../src/controllers/workspace/desired.js';
 import type { Database } from '../../src/db/database.js';
 import { tenantNames, workspaceNamespace } from '../../src/db/names.js';
@@ -65,6 +68,8 @@ export interface FloorOptions {
   workers: number;
   endpoint: { host: string; port: number; database: string };
   staffClusterRole: string;
+  /** The operator's workspace bounds: Pod Security level, quota and container limits. */
+  workspaceBounds: Config['workspaces'];
 }
 
 export interface FloorResult {
@@ -183,8 +188,17 @@ export async function runFloor(opts: FloorOptions): Promise<FloorResult> {
       const namespace = workspaceNamespace(account.name, slug);
       await api.create(
         Resources.Namespace,
-        relabel(workspaceNamespaceObject(account.object, slug, namespace)),
+        relabel(
+          workspaceNamespaceObject(account.object, slug, namespace, opts.workspaceBounds.podSecurityLevel),
+        ),
       );
+      // The operator writes these before it gives anyone access; so does the floor.
+      const quota = workspaceQuota(namespace, account.name, slug, opts.workspaceBounds.quota);
+      const limits = workspaceLimitRange(namespace, account.name, slug, opts.workspaceBounds.limitRange);
+      await Promise.all([
+        quota ? api.apply(Resources.ResourceQuota, relabel(quota)) : undefined,
+        limits ? api.apply(Resources.LimitRange, relabel(limits)) : undefined,
+      ]);
       const password = newPassword();
       const staff = staffBinding(namespace, account.name, slug, account.teammates, opts.staffClusterRole);
       await Promise.all([

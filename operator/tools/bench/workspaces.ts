@@ -130,6 +130,7 @@ async function floorPhase(p: BenchPlatform, api: Api, floorMetrics: Metrics): Pr
       workers: WORKERS,
       endpoint: { host: database.clientHost, port: database.clientPort, database: database.databaseName },
       staffClusterRole: DEFAULTS.rbac.staffClusterRole,
+      workspaceBounds: DEFAULTS.workspaces,
     });
     await delay(1_000); // the Events it did not wait for
     const after = parseExposition(await floorMetrics.registry.metrics());

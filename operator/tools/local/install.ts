@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { Api } from '../../src/kube/api.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { Resources } from '../../src/kube/resources.js';
-import { accountClusterRoles } from '../../src/rbac.js';
+import { projectClusterRoles } from '../../src/rbac.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -45,10 +45,10 @@ export async function installCrds(api: Api, timeoutMs = 60_000): Promise<string[
   return names;
 }
 
-/** What the operator expects to find in a cluster besides itself: the CRDs and the account ClusterRoles. */
+/** What the operator expects to find in a cluster besides itself: the CRDs and the account and workspace ClusterRoles. */
 export async function installPrerequisites(api: Api): Promise<void> {
   await installCrds(api);
-  for (const role of accountClusterRoles({ 'app.kubernetes.io/part-of': 'workspace-operator' })) {
+  for (const role of projectClusterRoles({ 'app.kubernetes.io/part-of': 'workspace-operator' })) {
     await api.apply(Resources.ClusterRole, role);
   }
 }
@@ -85,7 +85,7 @@ export async function waitForQuotaController(
 }
 
 /**
- * The local control plane with the CRDs and the account ClusterRoles installed before the controller manager
+ * The local control plane with the CRDs and the account and workspace ClusterRoles installed before the controller manager
  * starts, so that its quota controller knows our kinds from its first discovery.
  */
 export function startLocalControlPlane(runDir: string, log: (line: string) => void): Promise<ControlPlane> {

@@ -62,12 +62,30 @@ const owner = (account: AccountRef) =>
 const homeLabels = (account: string) =>
   managedLabels({ [Labels.account]: account, [Labels.component]: 'home' });
 
-/** The account's home namespace, named after it and owned by it, so deleting the account removes it. */
-export function homeNamespace(account: AccountRef) {
+export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
+
+/**
+ * The Pod Security admission labels of a namespace: the level is enforced, and audited and warned about, against
+ * the policy of the API server's own version (`latest`), so a cluster upgrade tightens it with the cluster.
+ */
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const mode of ['enforce', 'audit', 'warn']) {
+    labels[`pod-security.kubernetes.io/${mode}`] = level;
+    labels[`pod-security.kubernetes.io/${mode}-version`] = 'latest';
+  }
+  return labels;
+}
+
+/**
+ * The account's home namespace, named after it and owned by it, so deleting the account removes it. It holds no
+ * workloads, so Pod Security keeps it that way for anyone who could create a pod there.
+ */
+export function homeNamespace(account: AccountRef, podSecurity: PodSecurityLevel) {
   return {
     metadata: {
       name: account.metadata.name,
-      labels: homeLabels(account.metadata.name),
+      labels: { ...podSecurityLabels(podSecurity), ...homeLabels(account.metadata.name) },
       ownerReferences: [owner(account)],
     },
   };

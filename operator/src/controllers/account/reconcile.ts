@@ -9,7 +9,7 @@ import type { Condition } from '../../api/meta.js';
 import { AccountSpec, AccountStatus } from '../../api/v1alpha1/account.js';
 import { errorMessage, isCode, terminal } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { ensure, ensureAbsent, ensureOwnedNamespace } from '../../kube/apply.js';
+import { ensure, ensureAbsent, ensureOwnedNamespace, ensureRoleBinding } from '../../kube/apply.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
 import type { CachedObject } from '../../kube/informer.js';
 import { countQuantity } from '../../kube/quantity.js';
@@ -81,9 +81,12 @@ export class AccountReconciler implements Reconciler {
     }
 
     try {
-      const { rbac } = this.ctx.config;
-      await ensureOwnedNamespace(this.ctx.api, caches.namespaces, homeNamespace(obj), (labels) =>
-        ownsHome(key, labels),
+      const { rbac, workspaces } = this.ctx.config;
+      await ensureOwnedNamespace(
+        this.ctx.api,
+        caches.namespaces,
+        homeNamespace(obj, workspaces.podSecurityLevel),
+        (labels) => ownsHome(key, labels),
       );
       await Promise.all([
         ...accountBindings(key, spec.data.teammates, {
@@ -91,7 +94,7 @@ export class AccountReconciler implements Reconciler {
           member: rbac.accountMemberClusterRole,
         }).map(({ name, desired }) =>
           desired
-            ? ensure(this.ctx.api, caches.roleBindings, Resources.RoleBinding, desired)
+            ? ensureRoleBinding(this.ctx.api, caches.roleBindings, desired)
             : ensureAbsent(this.ctx.api, caches.roleBindings, Resources.RoleBinding, {
                 namespace: key,
                 name,

@@ -2,13 +2,16 @@ import { createHash } from 'node:crypto';
 import { API_VERSION, Labels, WORKSPACE_FINALIZER } from '../../api/v1alpha1/group.js';
 import type { TenantNames } from '../../db/names.js';
 import { managedLabels, ownerReference } from '../../kube/ownership.js';
-import { roleBinding } from '../account/desired.js';
+import { alignQuantities } from '../../kube/quantity.js';
+import { podSecurityLabels, roleBinding, type PodSecurityLevel } from '../account/desired.js';
 
 export const FINALIZER = WORKSPACE_FINALIZER;
 export const SECRET_NAME = 'database-credentials';
 export const STAFF_BINDING = 'taskjuice-staff';
 export const CLIENTS_BINDING = 'taskjuice-clients';
 export const NETWORK_POLICY = 'taskjuice-isolation';
+export const RESOURCE_QUOTA = 'taskjuice-workspace';
+export const LIMIT_RANGE = 'taskjuice-workspace';
 export const SECRET_TYPE = 'servicebinding.io/postgresql';
 /** The entries of the credentials Secret; the operator's cache keeps these and nothing else of it. */
 export const CREDENTIAL_KEYS = [
@@ -42,17 +45,19 @@ export function ownsWorkspaceNamespace(account: string, slug: string) {
 
 /**
  * The workspace's namespace. Owned by the Account (both are cluster-scoped; a namespaced Workspace cannot own a
- * namespace), so that nothing of an account outlives it even if a workspace's finalizer never ran.
+ * namespace), so that nothing of an account outlives it even if a workspace's finalizer never ran. Its Pod
+ * Security labels keep privileged, host-namespace and hostPath pods out (at the default level, restricted).
  */
 export function workspaceNamespaceObject(
   account: { metadata: { name: string; uid?: string } },
   slug: string,
   namespace: string,
+  podSecurity: PodSecurityLevel,
 ) {
   return {
     metadata: {
       name: namespace,
-      labels: workspaceLabels(account.metadata.name, slug),
+      labels: { ...podSecurityLabels(podSecurity), ...workspaceLabels(account.metadata.name, slug) },
       ownerReferences: [
         ownerReference({ apiVersion: API_VERSION, kind: 'Account', metadata: account.metadata }),
       ],
@@ -94,6 +99,57 @@ export function isolationPolicy(namespace: string, account: string, slug: string
       policyTypes: ['Ingress'],
       ingress: [{ from: [{ podSelector: {} }] }],
     },
+  };
+}
+
+/**
+ * The workspace's share of the cluster: the API server refuses what would go beyond it. None when `hard` is empty.
+ * `stored` is the `hard` the cluster holds: amounts it holds already keep its spelling (see alignQuantities).
+ */
+export function workspaceQuota(
+  namespace: string,
+  account: string,
+  slug: string,
+  hard: Record<string, string>,
+  stored?: Record<string, unknown>,
+) {
+  if (Object.keys(hard).length === 0) return undefined;
+  return {
+    metadata: { name: RESOURCE_QUOTA, namespace, labels: workspaceLabels(account, slug) },
+    spec: { hard: alignQuantities(hard, stored) },
+  };
+}
+
+export interface ContainerLimits {
+  default?: Record<string, string> | undefined;
+  defaultRequest?: Record<string, string> | undefined;
+  min?: Record<string, string> | undefined;
+  max?: Record<string, string> | undefined;
+}
+
+const LIMIT_FIELDS = ['default', 'defaultRequest', 'min', 'max'] as const;
+
+/**
+ * Defaults and bounds for every container of the workspace. With a quota on requests and limits the API server
+ * refuses a pod that states none; the defaults let such a pod in, counted. None when nothing is configured.
+ * `stored` is the cluster's `spec.limits[0]`, as for workspaceQuota.
+ */
+export function workspaceLimitRange(
+  namespace: string,
+  account: string,
+  slug: string,
+  limits: ContainerLimits,
+  stored?: Record<string, unknown>,
+) {
+  const container: Record<string, Record<string, string>> = {};
+  for (const field of LIMIT_FIELDS) {
+    const wanted = limits[field];
+    if (wanted && Object.keys(wanted).length > 0) container[field] = alignQuantities(wanted, stored?.[field]);
+  }
+  if (Object.keys(container).length === 0) return undefined;
+  return {
+    metadata: { name: LIMIT_RANGE, namespace, labels: workspaceLabels(account, slug) },
+    spec: { limits: [{ type: 'Container', ...container }] },
   };
 }
 

@@ -14,7 +14,7 @@ import { WorkspaceSpec, WorkspaceStatus } from '../../api/v1alpha1/workspace.js'
 import { newPassword } from '../../db/scram.js';
 import { tenantNames, workspaceNamespace, type TenantNames } from '../../db/names.js';
 import { OperatorError, errorMessage, isCode, terminal } from '../../errors.js';
-import { ensure, ensureAbsent, ensureOwnedNamespace } from '../../kube/apply.js';
+import { ensure, ensureAbsent, ensureOwnedNamespace, ensureRoleBinding } from '../../kube/apply.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
 import type { CachedObject } from '../../kube/informer.js';
 import { Resources } from '../../kube/resources.js';
@@ -28,6 +28,8 @@ import { resolvePlan } from '../account/desired.js';
 import {
   CLIENTS_BINDING,
   FINALIZER,
+  LIMIT_RANGE,
+  RESOURCE_QUOTA,
   OVER_PLAN_LIMIT,
   beyondPlanLimit,
   SECRET_NAME,
@@ -38,7 +40,9 @@ import {
   ownsWorkspaceNamespace,
   passwordOf,
   staffBinding,
+  workspaceLimitRange,
   workspaceNamespaceObject,
+  workspaceQuota,
 } from './desired.js';
 
 /** Conditions for the provisioned parts, beside Ready, Reconciling and Stalled. */
@@ -137,33 +141,42 @@ export class WorkspaceReconciler implements Reconciler {
     let next: Status = { ...status, namespace };
     try {
       const { api, caches, config } = this.ctx;
+      const podSecurity = config.workspaces.podSecurityLevel;
       await ensureOwnedNamespace(
         api,
         caches.namespaces,
-        workspaceNamespaceObject(accountObj, slug, namespace),
+        workspaceNamespaceObject(accountObj, slug, namespace, podSecurity),
         ownsWorkspaceNamespace(account, slug),
       );
-      parts.push(partCondition(NamespaceReady, true, 'Created', `Namespace ${namespace}`));
-
-      const clients = this.clientsOf(account, slug);
-      const teammates = accountSpec.data.teammates.map((t) => t.email);
-      const staff = staffBinding(namespace, account, slug, teammates, config.rbac.staffClusterRole);
-      const clientAccess = clientsBinding(namespace, account, slug, clients, config.rbac.clientClusterRole);
-      const [, , password] = await Promise.all([
-        staff ? ensure(api, caches.roleBindings, Resources.RoleBinding, staff) : undefined,
-        clientAccess
-          ? ensure(api, caches.roleBindings, Resources.RoleBinding, clientAccess)
-          : ensureAbsent(api, caches.roleBindings, Resources.RoleBinding, {
-              namespace,
-              name: CLIENTS_BINDING,
-            }),
-        this.ensureSecret(obj, namespace, names, status),
+      // The bounds are in place before anyone is given access: no pod and no connection of a teammate ever
+      // predates the quota, the container defaults or the isolation policy.
+      await Promise.all([
+        this.ensureQuota(namespace, account, slug),
+        this.ensureLimitRange(namespace, account, slug),
         ensure(
           api,
           caches.networkPolicies,
           Resources.NetworkPolicy,
           isolationPolicy(namespace, account, slug),
         ),
+      ]);
+      parts.push(
+        partCondition(NamespaceReady, true, 'Created', `Namespace ${namespace}, Pod Security ${podSecurity}`),
+      );
+
+      const clients = this.clientsOf(account, slug);
+      const teammates = accountSpec.data.teammates.map((t) => t.email);
+      const staff = staffBinding(namespace, account, slug, teammates, config.rbac.staffClusterRole);
+      const clientAccess = clientsBinding(namespace, account, slug, clients, config.rbac.clientClusterRole);
+      const [, , password] = await Promise.all([
+        staff ? ensureRoleBinding(api, caches.roleBindings, staff) : undefined,
+        clientAccess
+          ? ensureRoleBinding(api, caches.roleBindings, clientAccess)
+          : ensureAbsent(api, caches.roleBindings, Resources.RoleBinding, {
+              namespace,
+              name: CLIENTS_BINDING,
+            }),
+        this.ensureSecret(obj, namespace, names, status),
       ]);
       parts.push(
         partCondition(
@@ -245,6 +258,36 @@ export class WorkspaceReconciler implements Reconciler {
         `Namespace ${namespace} and schema ${names.schema} are ready`,
       );
     log.debug({ namespace, schema: names.schema }, 'workspace reconciled');
+  }
+
+  /** The namespace's ResourceQuota, or none when no quota is configured. */
+  private async ensureQuota(namespace: string, account: string, slug: string): Promise<void> {
+    const { api, caches, config } = this.ctx;
+    const key = { namespace, name: RESOURCE_QUOTA };
+    const stored = caches.quotas.get(`${namespace}/${RESOURCE_QUOTA}`) as
+      { spec?: { hard?: Record<string, unknown> } } | undefined;
+    const desired = workspaceQuota(namespace, account, slug, config.workspaces.quota, stored?.spec?.hard);
+    await (desired
+      ? ensure(api, caches.quotas, Resources.ResourceQuota, desired)
+      : ensureAbsent(api, caches.quotas, Resources.ResourceQuota, key));
+  }
+
+  /** The namespace's LimitRange for containers, or none when no limits are configured. */
+  private async ensureLimitRange(namespace: string, account: string, slug: string): Promise<void> {
+    const { api, caches, config } = this.ctx;
+    const key = { namespace, name: LIMIT_RANGE };
+    const stored = caches.limitRanges.get(`${namespace}/${LIMIT_RANGE}`) as
+      { spec?: { limits?: Record<string, unknown>[] } } | undefined;
+    const desired = workspaceLimitRange(
+      namespace,
+      account,
+      slug,
+      config.workspaces.limitRange,
+      stored?.spec?.limits?.[0],
+    );
+    await (desired
+      ? ensure(api, caches.limitRanges, Resources.LimitRange, desired)
+      : ensureAbsent(api, caches.limitRanges, Resources.LimitRange, key));
   }
 
   /** Emails of the clients who accepted an invitation to this workspace and were not revoked. */
