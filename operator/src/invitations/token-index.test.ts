@@ -44,14 +44,22 @@ describe('TokenIndex', () => {
     expect(index.size).toBe(1);
   });
 
-  it('keeps one entry per invitation however often it is seeded or updated', () => {
+  it('keeps one entry per invitation however often it is reset or updated', () => {
     const index = new TokenIndex();
     const all = Array.from({ length: 100 }, (_, i) => invitation(`p${i}`, `h${i}`));
-    index.seed(all);
-    index.seed(all);
+    index.reset(all);
+    index.reset(all);
     for (const inv of all) index.handlers.update?.(inv, inv);
     expect(index.size).toBe(100);
     expect(index.lookup('h42')).toBe('acme/p42');
+  });
+
+  it('forgets on reset an invitation the cache no longer holds', () => {
+    const index = new TokenIndex();
+    index.reset([invitation('ana', 'aa'), invitation('ben', 'bb')]);
+    index.reset([invitation('ben', 'bb')]);
+    expect(index.lookup('aa')).toBeUndefined();
+    expect(index.lookup('bb')).toBe('acme/ben');
   });
 
   it('gives a hash copied onto another invitation to that one, and deleting the first leaves it there', () => {

@@ -21,8 +21,10 @@ export class TokenIndex {
     delete: (obj) => this.remove(keyOf(obj)),
   };
 
-  /** Indexes objects already in a cache (those added before the handlers were registered). */
-  seed(objects: Iterable<CachedObject>): void {
+  /** Indexes exactly these objects (a cache's content), forgetting any other. */
+  reset(objects: Iterable<CachedObject>): void {
+    this.keyByHash.clear();
+    this.hashByKey.clear();
     for (const obj of objects) this.set(obj);
   }
 

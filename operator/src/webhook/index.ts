@@ -82,7 +82,7 @@ export class Webhook {
       clientAuth: clientCa && { ca: await clientCa.current(), names: config.webhook.clientNames },
     });
     const tokens = new TokenIndex();
-    tokens.seed(caches.invitations.list());
+    tokens.reset(caches.invitations.list());
     const acceptServer = new AcceptServer({
       host: config.http.bindAddress,
       port: config.invitations.acceptPort,
@@ -97,9 +97,9 @@ export class Webhook {
       throw err;
     });
     // Registered once both listeners are up, so a failed start (it is retried) leaves no handler behind; the
-    // second seed takes what changed since the first.
+    // reset takes in what changed since the first one.
     caches.invitations.on(tokens.handlers);
-    tokens.seed(caches.invitations.list());
+    tokens.reset(caches.invitations.list());
     certificates.on((m) => {
       server.reload(m);
       acceptServer.reload(m);
