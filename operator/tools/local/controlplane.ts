@@ -62,7 +62,7 @@ function admissionConfiguration(kubeconfigFile: string): string {
     name,
     configuration: {
       apiVersion: 'apiserver.config.k8s.io/v1',
-      kind: 'WebhookAdmission',
+      kind: 'WebhookAdmissionConfiguration',
       kubeConfigFile: kubeconfigFile,
     },
   });
