@@ -14,7 +14,10 @@ import type { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import type { Operator } from '../../operator/src/operator.js';
 import { createAuthority, issueCertificate } from '../../operator/src/tls/pki.js';
+import { createLogger } from '../../operator/src/log.js';
 import { CLAIM_COMPONENT } from '../../operator/src/webhook/claims.js';
+import { WebhookServer } from '../../operator/src/webhook/server.js';
+import type { WebhookView } from '../../operator/src/webhook/view.js';
 import { adminApi, eventually, rejection, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, waitReady } from '../support/fixtures.js';
 import { SHARD_LABEL } from '../support/operator.js';
@@ -263,5 +266,96 @@ describe('the public accept endpoint', () => {
 
     const result = await accept(token);
     expect(result.outcome).toBe('accepted');
+  });
+});
+
+describe('the webhook listener’s client check, with a CA of the test’s own', () => {
+  const view: WebhookView = {
+    account: async () => undefined,
+    workspaceExists: async () => true,
+    workspaces: () => ['hidden-client-ws'],
+    workspacesLive: async () => ['hidden-client-ws'],
+    clients: () => new Map(),
+    plan: () => ({ limit: 5, resolved: true }),
+    namespaceLabels: async () => undefined,
+    isSystem: () => false,
+  };
+  let server: WebhookServer;
+  let port: number;
+  let ownServingCa: string;
+  const authorities: Awaited<ReturnType<typeof createAuthority>>[] = [];
+  const clientOf = async (ca: (typeof authorities)[number], commonName: string) => {
+    const pair = await issueCertificate(ca, { commonName, usage: 'client', validFor: { days: 1 } });
+    return { cert: pair.certificate, key: pair.privateKey };
+  };
+  const post = (tls: { cert?: string; key?: string }) =>
+    new Promise<Reply>((resolve) => {
+      const req = https.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/validate',
+          method: 'POST',
+          ca: ownServingCa,
+          agent: false,
+          ...tls,
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+        },
+      );
+      req.on('error', (err) => resolve({ error: err.message }));
+      req.end(forgedDelete);
+    });
+
+  beforeAll(async () => {
+    const serving = await createAuthority('test-serving-ca', { days: 1 });
+    const cert = await issueCertificate(serving, {
+      commonName: 'localhost',
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+      validFor: { days: 1 },
+    });
+    ownServingCa = serving.certificate;
+    authorities.push(
+      await createAuthority('client-ca-1', { days: 1 }),
+      await createAuthority('client-ca-2', { days: 1 }),
+    );
+    server = new WebhookServer({
+      view,
+      claims: { reserve: async () => ({ ok: true }) },
+      log: createLogger('silent'),
+      host: '127.0.0.1',
+      port: 0,
+      clientAuth: { ca: authorities[0]!.certificate, names: ['the-api-server'] },
+    });
+    port = await server.start({
+      certificate: cert.certificate,
+      privateKey: cert.privateKey,
+      caBundle: ownServingCa,
+    });
+  });
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('answers the allowed name, and gives a certificate from the CA with another name a fixed 403', async () => {
+    const answered = await post(await clientOf(authorities[0]!, 'the-api-server'));
+    expect(answered.status).toBe(200);
+    expect(answered.text).toContain('hidden-client-ws');
+    const other = await post(await clientOf(authorities[0]!, 'a-tenant'));
+    expect(other.status).toBe(403);
+    expect(JSON.parse(other.text ?? '')).toEqual({ message: 'forbidden' });
+  });
+
+  it('trusts a new client CA once reloaded, and the old one no more', async () => {
+    server.reloadClientCa(authorities[1]!.certificate);
+    expect((await post(await clientOf(authorities[1]!, 'the-api-server'))).status).toBe(200);
+    const old = await post(await clientOf(authorities[0]!, 'the-api-server'));
+    expect(old.error).toBeDefined();
+    expect(old.text).toBeUndefined();
   });
 });
