@@ -122,7 +122,7 @@ export interface OperatorInstallProps {
   readonly crds?: unknown[];
 }
 
-const PORTS = { webhook: 9443, metrics: 8080, health: 8081 } as const;
+const PORTS = { webhook: 9443, accept: 8443, metrics: 8080, health: 8081 } as const;
 
 /**
  * The operator's installation without Helm: namespace, CRDs, RBAC (from operator/src/rbac.ts, the source the Helm
@@ -216,6 +216,7 @@ export class OperatorInstall extends Chart {
       WEBHOOK_SECRET_NAME: kplus.EnvValue.fromValue(`${name}-webhook-tls`),
       WEBHOOK_CONFIGURATION_NAME: kplus.EnvValue.fromValue(name),
       WEBHOOK_SERVICE_NAME: kplus.EnvValue.fromValue(name),
+      ACCEPT_PORT: kplus.EnvValue.fromValue(String(PORTS.accept)),
       ...(props.acceptBaseUrl ? { ACCEPT_BASE_URL: kplus.EnvValue.fromValue(props.acceptBaseUrl) } : {}),
     };
 
@@ -242,6 +243,7 @@ export class OperatorInstall extends Chart {
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           ports: [
             { name: 'https', number: PORTS.webhook },
+            { name: 'accept', number: PORTS.accept },
             { name: 'metrics', number: PORTS.metrics },
             { name: 'health', number: PORTS.health },
           ],
@@ -292,7 +294,9 @@ export class OperatorInstall extends Chart {
       metadata: { name, namespace, labels },
       selector: kplus.Pods.select(this, 'operator-pods', { labels: selector }),
       ports: [
+        // The webhook, for the API server alone; invitation links (/accept) have a port of their own.
         { name: 'https', port: 443, targetPort: PORTS.webhook },
+        { name: 'accept', port: PORTS.accept, targetPort: PORTS.accept },
         { name: 'metrics', port: PORTS.metrics, targetPort: PORTS.metrics },
       ],
     });

@@ -53,6 +53,33 @@ describe('loadConfig', () => {
     }
   });
 
+  it('gives the accept endpoint a port and rate limits of its own, and asks no client certificate by default', () => {
+    const c = loadConfig(base);
+    expect(c.invitations).toMatchObject({
+      acceptPort: 8443,
+      acceptBaseUrl: 'https://workspace-operator-webhook.workspace-operator.svc:8443/accept',
+      rate: { perSecond: 20, burst: 40, clientPerSecond: 5, clientBurst: 10 },
+    });
+    expect(c.webhook).toMatchObject({ port: 9443, clientCaFile: undefined, clientNames: [] });
+  });
+
+  it('reads the webhook client CA file and allowed names', () => {
+    const c = loadConfig({ ...base, WEBHOOK_CLIENT_CA_FILE: '/ca/ca.crt', WEBHOOK_CLIENT_NAMES: 'a, b' });
+    expect(c.webhook).toMatchObject({ clientCaFile: '/ca/ca.crt', clientNames: ['a', 'b'] });
+  });
+
+  it('refuses client names without a CA, and one port for the webhook and the public accept endpoint', () => {
+    expect(() => loadConfig({ ...base, WEBHOOK_CLIENT_NAMES: 'a' })).toThrow(
+      /WEBHOOK_CLIENT_NAMES: needs WEBHOOK_CLIENT_CA_FILE/,
+    );
+    expect(() => loadConfig({ ...base, ACCEPT_PORT: '9443' })).toThrow(
+      /ACCEPT_PORT: must differ from WEBHOOK_PORT/,
+    );
+    expect(() => loadConfig({ ...base, ACCEPT_RATE_BURST: '0' })).toThrow(
+      /ACCEPT_RATE_BURST: must be from 1/,
+    );
+  });
+
   it('bounds the operator and tenant sessions on the server by default, in milliseconds', () => {
     expect(loadConfig(base).database).toMatchObject({
       statementTimeoutMs: 30_000,

@@ -234,6 +234,13 @@ const Environment = z.object({
   WEBHOOK_DNS_NAMES: z.string().optional(),
   WEBHOOK_IP_ADDRESSES: z.string().optional(),
   WEBHOOK_CERT_VALIDITY_DAYS: positiveInt(90, 3650),
+  WEBHOOK_CLIENT_CA_FILE: z.string().min(1).optional(),
+  WEBHOOK_CLIENT_NAMES: z.string().optional(),
+  ACCEPT_PORT: port(8443),
+  ACCEPT_RATE_PER_SECOND: positiveInt(20, 100000),
+  ACCEPT_RATE_BURST: positiveInt(40, 100000),
+  ACCEPT_CLIENT_RATE_PER_SECOND: positiveInt(5, 100000),
+  ACCEPT_CLIENT_RATE_BURST: positiveInt(10, 100000),
   // A claim is only reclaimed once no request that made it can still be in flight: the API server gives up on a
   // request after 60 s (--request-timeout), so the default leaves a margin beyond that.
   CLAIM_GRACE_SECONDS: positiveInt(90, 86400),
@@ -323,6 +330,13 @@ export interface Config {
     dnsNames: string[];
     ipAddresses: string[];
     certValidityDays: number;
+    /**
+     * The CA bundle (a file, re-read when it changes) that the API server's client certificate must chain to.
+     * Absent: the webhook does not ask for a client certificate.
+     */
+    clientCaFile: string | undefined;
+    /** Common names or DNS SANs a client certificate must carry; empty: any certificate the CA signed. */
+    clientNames: string[];
     /** How long a staff/client claim may exist without the object that backs it before it is reclaimed. */
     claimGraceMs: number;
   };
@@ -331,6 +345,10 @@ export interface Config {
     ttlMs: number;
     /** Development only: links (with their tokens) go to the log when no SMTP server is configured. */
     linksInLog: boolean;
+    /** The accept endpoint's own HTTPS listener: public, so apart from the webhook's. */
+    acceptPort: number;
+    /** Token buckets for /accept: over all callers, and per client address. */
+    rate: { perSecond: number; burst: number; clientPerSecond: number; clientBurst: number };
   };
   /** Absent: invitations are not sent (or, with invitations.linksInLog, their links go to the log). */
   smtp:
@@ -386,6 +404,18 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new OperatorError(
       'Config',
       'invalid configuration: SMTP_FROM: is required when SMTP_HOST is set (the sender address)',
+    );
+  }
+  if (e.WEBHOOK_CLIENT_NAMES && !e.WEBHOOK_CLIENT_CA_FILE) {
+    throw new OperatorError(
+      'Config',
+      'invalid configuration: WEBHOOK_CLIENT_NAMES: needs WEBHOOK_CLIENT_CA_FILE (names are checked on verified certificates)',
+    );
+  }
+  if (e.ACCEPT_PORT !== 0 && e.ACCEPT_PORT === e.WEBHOOK_PORT) {
+    throw new OperatorError(
+      'Config',
+      'invalid configuration: ACCEPT_PORT: must differ from WEBHOOK_PORT (the accept endpoint is public, the webhook is not)',
     );
   }
   if ((e.SMTP_USERNAME === undefined) !== (e.SMTP_PASSWORD === undefined)) {
@@ -456,12 +486,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       dnsNames: e.WEBHOOK_DNS_NAMES ? list(e.WEBHOOK_DNS_NAMES) : [service, `${service}.cluster.local`],
       ipAddresses: list(e.WEBHOOK_IP_ADDRESSES),
       certValidityDays: e.WEBHOOK_CERT_VALIDITY_DAYS,
+      clientCaFile: e.WEBHOOK_CLIENT_CA_FILE,
+      clientNames: list(e.WEBHOOK_CLIENT_NAMES),
       claimGraceMs: e.CLAIM_GRACE_SECONDS * 1000,
     },
     invitations: {
-      acceptBaseUrl: e.ACCEPT_BASE_URL ?? `https://${service}/accept`,
+      acceptBaseUrl: e.ACCEPT_BASE_URL ?? `https://${service}:${e.ACCEPT_PORT}/accept`,
       ttlMs: e.INVITATION_TTL_HOURS * 3_600_000,
       linksInLog: e.INVITATION_LINKS_IN_LOG,
+      acceptPort: e.ACCEPT_PORT,
+      rate: {
+        perSecond: e.ACCEPT_RATE_PER_SECOND,
+        burst: e.ACCEPT_RATE_BURST,
+        clientPerSecond: e.ACCEPT_CLIENT_RATE_PER_SECOND,
+        clientBurst: e.ACCEPT_CLIENT_RATE_BURST,
+      },
     },
     smtp: e.SMTP_HOST
       ? {

@@ -137,6 +137,7 @@ async function main(): Promise<void> {
     const api = new Api(client);
     await api.apply(Resources.Namespace, { metadata: { name: OPERATOR_NAMESPACE } });
     const webhookPort = await freePort();
+    const acceptPort = await freePort();
     await api.apply(
       Resources.ValidatingWebhookConfiguration,
       webhookConfiguration({
@@ -169,7 +170,11 @@ async function main(): Promise<void> {
       WEBHOOK_PORT: String(webhookPort),
       WEBHOOK_DNS_NAMES: 'localhost',
       WEBHOOK_IP_ADDRESSES: '127.0.0.1',
-      ACCEPT_BASE_URL: `https://127.0.0.1:${webhookPort}/accept`,
+      // As in a cluster: the webhook answers only the API server, which presents this CA's client certificate.
+      WEBHOOK_CLIENT_CA_FILE: cp.webhookClient.caFile,
+      WEBHOOK_CLIENT_NAMES: cp.webhookClient.name,
+      ACCEPT_PORT: String(acceptPort),
+      ACCEPT_BASE_URL: `https://127.0.0.1:${acceptPort}/accept`,
       // No SMTP server here: the links go to the log, and from there below the status table.
       INVITATION_LINKS_IN_LOG: 'true',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',

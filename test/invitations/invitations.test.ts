@@ -65,7 +65,7 @@ async function accept(token: string): Promise<AcceptResult> {
     const req = https.request(
       {
         host: '127.0.0.1',
-        port: operator.webhook!.port,
+        port: operator.webhook!.acceptPort,
         path: '/accept',
         method: 'POST',
         ca,

@@ -19,6 +19,11 @@ declare module 'vitest' {
     databaseAdminUrl: string;
     postgresLog: string;
     runDir: string;
+    /**
+     * Files of the API server's webhook client certificate and of the CA that signs it, when the tests started
+     * the control plane (empty strings with KUBECONFIG: that cluster's API server is not known to present one).
+     */
+    webhookClient: { caFile: string; certFile: string; keyFile: string; name: string };
   }
 }
 
@@ -33,10 +38,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   try {
     let kubeconfig = process.env.KUBECONFIG;
+    let webhookClient = { caFile: '', certFile: '', keyFile: '', name: '' };
     if (!kubeconfig) {
       const cp = await startLocalControlPlane(runDir, say);
       stops.push(cp.stop);
       kubeconfig = cp.kubeconfigPath;
+      webhookClient = cp.webhookClient;
     } else say(`using the cluster of KUBECONFIG=${kubeconfig}`);
 
     let databaseUrl = process.env.DATABASE_URL;
@@ -60,6 +67,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     project.provide('databaseAdminUrl', databaseAdminUrl);
     project.provide('postgresLog', postgresLog);
     project.provide('runDir', runDir);
+    project.provide('webhookClient', webhookClient);
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s (run folder ${runDir})`);
   } catch (err) {
     await teardown();

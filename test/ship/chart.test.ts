@@ -179,12 +179,19 @@ describe('the Helm chart with default values', () => {
     expect(config.webhook.dnsNames).toContain(`${service.metadata.name}.${ns}.svc`);
     expect(service.spec.ports).toEqual([
       { name: 'https', port: 443, targetPort: 'https', protocol: 'TCP' },
+      { name: 'accept', port: 8443, targetPort: 'accept', protocol: 'TCP' },
       { name: 'metrics', port: 8080, targetPort: 'metrics', protocol: 'TCP' },
     ]);
     const container = operatorContainer(docs);
     const port = (name: string) => container.ports?.find((p) => p.name === name)?.containerPort;
     expect(port('https')).toBe(config.webhook.port);
     expect(port('https')).toBe(9443);
+    expect(port('accept')).toBe(config.invitations.acceptPort);
+    expect(port('accept')).toBe(8443);
+    expect(
+      config.webhook.clientCaFile,
+      'client auth needs API server flags, so it is opt-in',
+    ).toBeUndefined();
     expect(port('metrics')).toBe(config.http.metricsPort);
     expect(port('health')).toBe(config.http.healthPort);
     expect(container.livenessProbe?.httpGet?.path).toBe('/healthz');
@@ -303,10 +310,12 @@ describe('the Helm chart with default values', () => {
     expect(policy.spec.policyTypes).toEqual(['Ingress']);
     expect(policy.spec.ingress.map((r) => r.ports.map((p) => p.port))).toEqual([
       ['https'],
+      ['accept'],
       ['metrics'],
       ['health'],
     ]);
     expect(policy.spec.ingress[0]?.from, 'the API server may call the webhook from anywhere').toBeUndefined();
+    expect(policy.spec.ingress[1]?.from, 'browsers reach /accept from anywhere').toBeUndefined();
   });
 });
 
@@ -328,7 +337,13 @@ describe('the Helm chart with non-default values', () => {
       quota: { pods: '20', 'requests.storage': null },
       limitRange: { default: null, defaultRequest: null },
     },
-    webhook: { certificate: { mode: 'cert-manager' }, timeoutSeconds: 3, excludeNamespaces: ['legacy'] },
+    webhook: {
+      certificate: { mode: 'cert-manager' },
+      timeoutSeconds: 3,
+      excludeNamespaces: ['legacy'],
+      clientAuth: { caConfigMap: 'apiserver-webhook-client-ca', names: ['kube-apiserver-webhook-client'] },
+    },
+    invitations: { acceptPort: 9444, rateLimit: { perSecond: 50, clientBurst: 3 } },
     metrics: { serviceMonitor: { enabled: true, interval: '15s', labels: { release: 'prometheus' } } },
     ingress: {
       enabled: true,
@@ -344,6 +359,10 @@ describe('the Helm chart with non-default values', () => {
     },
     database: { clientHost: 'pgbouncer.db.svc', clientPort: 6432, clientSslMode: 'require', poolSize: 20 },
     networkPolicy: {
+      webhookFrom: [{ ipBlock: { cidr: '10.0.0.0/28' } }],
+      acceptFrom: [
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' } } },
+      ],
       metricsFrom: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }],
     },
     logLevel: 'debug',
@@ -448,7 +467,7 @@ describe('the Helm chart with non-default values', () => {
             {
               path: '/accept',
               pathType: 'Exact',
-              backend: { service: { name: fullname, port: { name: 'https' } } },
+              backend: { service: { name: fullname, port: { name: 'accept' } } },
             },
           ],
         },
@@ -523,10 +542,45 @@ describe('the Helm chart with non-default values', () => {
     expect(only(without, 'CustomResourceDefinition')).toEqual([]);
   });
 
-  it('restricts metrics scraping to the peers given, and keeps the webhook open to the API server', () => {
-    const policy = one(docs, 'NetworkPolicy') as Manifest & { spec: { ingress: { from?: unknown }[] } };
-    expect(policy.spec.ingress[0]?.from).toBeUndefined();
-    expect(policy.spec.ingress[1]?.from).toEqual(values.networkPolicy.metricsFrom);
+  it('admits to the webhook, accept and metrics ports only the peers each value names', () => {
+    const policy = one(docs, 'NetworkPolicy') as Manifest & {
+      spec: { ingress: { ports: { port: string }[]; from?: unknown }[] };
+    };
+    const from = (port: string) =>
+      policy.spec.ingress.find((r) => r.ports.some((p) => p.port === port))?.from;
+    expect(from('https')).toEqual(values.networkPolicy.webhookFrom);
+    expect(from('accept')).toEqual(values.networkPolicy.acceptFrom);
+    expect(from('metrics')).toEqual(values.networkPolicy.metricsFrom);
+  });
+
+  it('requires the API server’s client certificate from the CA ConfigMap given, mounted so a rotation reaches the operator', () => {
+    const config = operatorConfig(docs, ns, { SMTP_USERNAME: 'portal', SMTP_PASSWORD: 'secret' });
+    const spec = podTemplate(one(docs, 'Deployment')).spec as {
+      volumes: { name: string; configMap?: { name: string } }[];
+    };
+    const volume = spec.volumes.find((v) => v.configMap?.name === 'apiserver-webhook-client-ca');
+    expect(volume).toBeDefined();
+    const mount = operatorContainer(docs).volumeMounts?.find((m) => m.name === volume?.name);
+    // A subPath mount would freeze the file at its first content.
+    expect(mount).toMatchObject({ readOnly: true });
+    expect(mount).not.toHaveProperty('subPath');
+    expect(config.webhook.clientCaFile).toBe(`${mount?.mountPath}/ca.crt`);
+    expect(config.webhook.clientNames).toEqual(['kube-apiserver-webhook-client']);
+  });
+
+  it('serves /accept on its own port with the rate limits given, and the Service and Ingress point at it', () => {
+    const config = operatorConfig(docs, ns, { SMTP_USERNAME: 'portal', SMTP_PASSWORD: 'secret' });
+    const service = one(docs, 'Service') as Manifest & {
+      spec: { ports: { name: string; port: number; targetPort: string }[] };
+    };
+    const container = operatorContainer(docs);
+    expect(config.invitations.acceptPort).toBe(9444);
+    expect(container.ports?.find((p) => p.name === 'accept')?.containerPort).toBe(9444);
+    expect(service.spec.ports.find((p) => p.name === 'accept')).toMatchObject({
+      port: 9444,
+      targetPort: 'accept',
+    });
+    expect(config.invitations.rate).toEqual({ perSecond: 50, burst: 40, clientPerSecond: 5, clientBurst: 3 });
   });
 
   it('refuses a plan listed twice, naming it', async () => {

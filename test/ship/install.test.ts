@@ -93,5 +93,8 @@ describe('the install manifests the cdk8s app synthesizes (deploy/install.yaml)'
       spec: { ports: { name: string; targetPort: number }[] };
     };
     expect(service.spec.ports.find((p) => p.name === 'https')?.targetPort).toBe(config.webhook.port);
+    expect(service.spec.ports.find((p) => p.name === 'accept')?.targetPort).toBe(
+      config.invitations.acceptPort,
+    );
   });
 });

@@ -17,6 +17,15 @@ export interface TestOperatorOptions {
   now?: () => Date;
 }
 
+/**
+ * The webhook client settings of the test cluster: its API server presents a client certificate to webhooks,
+ * so test operators require it, as a production install should.
+ */
+function webhookClientEnvironment(): Record<string, string> {
+  const client = inject('webhookClient');
+  return client.caFile ? { WEBHOOK_CLIENT_CA_FILE: client.caFile, WEBHOOK_CLIENT_NAMES: client.name } : {};
+}
+
 /** The environment an operator of this test file runs with (also for operators started as a child process). */
 export function testEnvironment(opts: TestOperatorOptions): Record<string, string> {
   return {
@@ -29,6 +38,8 @@ export function testEnvironment(opts: TestOperatorOptions): Record<string, strin
     WEBHOOK_DNS_NAMES: 'localhost',
     WEBHOOK_IP_ADDRESSES: '127.0.0.1',
     WEBHOOK_CONFIGURATION_NAME: `webhook-${opts.shard}`,
+    ...webhookClientEnvironment(),
+    ACCEPT_PORT: '0',
     LEADER_ELECTION_ID: `operator-${opts.shard}`,
     HTTP_BIND_ADDRESS: '127.0.0.1',
     HEALTH_PORT: '0',

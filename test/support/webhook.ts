@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { inject } from 'vitest';
 import type { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
@@ -76,4 +78,14 @@ export async function startOperatorWithWebhook(opts: {
       await opts.api.delete(Resources.Namespace, { name: operatorNs });
     },
   };
+}
+
+/**
+ * The certificate and key the test cluster's API server presents to webhooks, for tests that post reviews to a
+ * webhook directly, as the API server would. Empty with a cluster of KUBECONFIG (its webhooks ask for none).
+ */
+export function apiServerClientTls(): { cert?: string; key?: string } {
+  const client = inject('webhookClient');
+  if (!client.certFile) return {};
+  return { cert: readFileSync(client.certFile, 'utf8'), key: readFileSync(client.keyFile, 'utf8') };
 }

@@ -10,7 +10,7 @@ import { fuzzCases } from '../../operator/tools/fuzz/reviews.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import { adminApi, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, waitReady } from '../support/fixtures.js';
-import { startOperatorWithWebhook } from '../support/webhook.js';
+import { apiServerClientTls, startOperatorWithWebhook } from '../support/webhook.js';
 
 const shard = uniqueName('endpoint');
 const account = `${shard}-acme`;
@@ -27,7 +27,13 @@ beforeAll(async () => {
   await createWorkspace(api, shard, account, 'web');
   await waitReady(api, Resources.Workspace, account, 'web');
   const material = await operator.webhook!.certificates.current();
-  agent = new https.Agent({ keepAlive: true, maxSockets: 16, ca: material.caBundle });
+  // The webhook takes only the API server's client certificate; these tests speak as the API server.
+  agent = new https.Agent({
+    keepAlive: true,
+    maxSockets: 16,
+    ca: material.caBundle,
+    ...apiServerClientTls(),
+  });
 });
 
 afterAll(async () => {
@@ -116,7 +122,10 @@ describe('the webhook endpoint', () => {
   it('refuses a body over the size the API server can send with 413, and keeps serving', async () => {
     const { status } = await post(
       Buffer.alloc(MAX_BODY_BYTES + 1, 'x'),
-      new https.Agent({ ca: (await operator.webhook!.certificates.current()).caBundle }),
+      new https.Agent({
+        ca: (await operator.webhook!.certificates.current()).caBundle,
+        ...apiServerClientTls(),
+      }),
     );
     expect(status).toBe(413);
     expect((await post(validUpdate('after-large'))).status).toBe(200);
@@ -126,7 +135,13 @@ describe('the webhook endpoint', () => {
     const fingerprint = async () =>
       new Promise<string>((resolve, reject) => {
         const socket = tls.connect(
-          { host: '127.0.0.1', port: operator.webhook!.port, ca: agent.options.ca, servername: 'localhost' },
+          {
+            host: '127.0.0.1',
+            port: operator.webhook!.port,
+            ca: agent.options.ca,
+            servername: 'localhost',
+            ...apiServerClientTls(),
+          },
           () => {
             resolve(socket.getPeerCertificate().fingerprint256);
             socket.end();

@@ -13,8 +13,9 @@ import type { CachedObject } from '../kube/informer.js';
 import { Resources } from '../kube/resources.js';
 import type { Logger } from '../log.js';
 import { conflictMessage, type Claims } from '../webhook/claims.js';
-import { send } from '../webhook/server.js';
+import { send } from '../webhook/https-server.js';
 import { teammatesOf } from '../webhook/view.js';
+import type { TokenIndex } from './token-index.js';
 import { TOKEN_PATTERN, hashToken, sameHash } from './token.js';
 
 export interface AcceptResult {
@@ -40,6 +41,7 @@ export interface AcceptDeps {
   caches: Caches;
   claims: Pick<Claims, 'reserve'>;
   events: Pick<EventRecorder, 'emit'>;
+  tokens: Pick<TokenIndex, 'lookup'>;
   now: () => Date;
   log: Logger;
 }
@@ -60,11 +62,8 @@ export class AcceptHandler {
   constructor(private readonly deps: AcceptDeps) {}
 
   private find(hash: string): CachedObject | undefined {
-    for (const inv of this.deps.caches.invitations.list()) {
-      const stored = (inv.status as { tokenHash?: unknown } | undefined)?.tokenHash;
-      if (typeof stored === 'string' && sameHash(stored, hash)) return inv;
-    }
-    return undefined;
+    const key = this.deps.tokens.lookup(hash);
+    return key === undefined ? undefined : this.deps.caches.invitations.get(key);
   }
 
   async accept(token: string): Promise<AcceptResult> {

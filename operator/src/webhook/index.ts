@@ -9,8 +9,11 @@ import type { Metrics } from '../metrics.js';
 import { CacheView } from './cache-view.js';
 import { FileCertificates, SelfSignedCertificates, type CertificateSource } from './certs.js';
 import { Claims } from './claims.js';
+import { ClientCaFile } from './client-auth.js';
 import { WebhookServer } from './server.js';
 import { AcceptHandler } from '../invitations/accept.js';
+import { AcceptServer } from '../invitations/accept-server.js';
+import { TokenIndex } from '../invitations/token-index.js';
 
 const SelfSubjectReview = z.object({ status: z.object({ userInfo: z.object({ username: z.string() }) }) });
 
@@ -36,12 +39,17 @@ export interface WebhookOptions {
   now: () => Date;
 }
 
-/** The admission webhook of one replica: its certificates, its view of the caches, and its HTTPS server. */
+/**
+ * The HTTPS side of one replica: the admission webhook (for the API server alone) and the invitation accept
+ * endpoint (public), on listeners of their own that share the serving certificate.
+ */
 export class Webhook {
   private constructor(
     readonly server: WebhookServer,
+    readonly acceptServer: AcceptServer,
     readonly certificates: CertificateSource,
     readonly port: number,
+    readonly acceptPort: number,
   ) {}
 
   static async start(opts: WebhookOptions): Promise<Webhook> {
@@ -61,6 +69,9 @@ export class Webhook {
             log,
           });
     const claims = new Claims(api, config.namespace);
+    const clientCa = config.webhook.clientCaFile
+      ? new ClientCaFile(config.webhook.clientCaFile, log)
+      : undefined;
     const server = new WebhookServer({
       view: new CacheView(caches, api, config, self),
       claims,
@@ -68,15 +79,36 @@ export class Webhook {
       metrics,
       host: config.http.bindAddress,
       port: config.webhook.port,
+      clientAuth: clientCa && { ca: await clientCa.current(), names: config.webhook.clientNames },
     });
-    // Invitation links land on the same HTTPS server: one certificate, one port, one Service.
-    server.route(
-      '/accept',
-      new AcceptHandler({ api, caches, claims, events: opts.events, now: opts.now, log }).route,
-    );
-    const port = await server.start(await certificates.current());
-    certificates.on((m) => server.reload(m));
+    const tokens = new TokenIndex();
+    tokens.reset(caches.invitations.list());
+    const acceptServer = new AcceptServer({
+      host: config.http.bindAddress,
+      port: config.invitations.acceptPort,
+      handler: new AcceptHandler({ api, caches, claims, events: opts.events, tokens, now: opts.now, log }),
+      limits: config.invitations.rate,
+      log,
+    });
+    const material = await certificates.current();
+    const port = await server.start(material);
+    const acceptPort = await acceptServer.start(material).catch(async (err: unknown) => {
+      await server.stop();
+      throw err;
+    });
+    // Registered once both listeners are up, so a failed start (it is retried) leaves no handler behind; the
+    // reset takes in what changed since the first one.
+    caches.invitations.on(tokens.handlers);
+    tokens.reset(caches.invitations.list());
+    certificates.on((m) => {
+      server.reload(m);
+      acceptServer.reload(m);
+    });
     void certificates.run(signal);
+    if (clientCa) {
+      clientCa.on((ca) => server.reloadClientCa(ca));
+      void clientCa.run(signal);
+    }
     if (certificates instanceof SelfSignedCertificates) {
       // Another replica rotated: load what it wrote.
       const isOurs = (o: { metadata: { name: string; namespace?: string } }) =>
@@ -90,11 +122,14 @@ export class Webhook {
         },
       });
     }
-    log.info({ port, certMode: config.webhook.certMode }, 'webhook serving');
-    return new Webhook(server, certificates, port);
+    log.info(
+      { port, acceptPort, certMode: config.webhook.certMode, clientAuth: clientCa !== undefined },
+      'webhook serving',
+    );
+    return new Webhook(server, acceptServer, certificates, port, acceptPort);
   }
 
-  stop(): Promise<void> {
-    return this.server.stop();
+  async stop(): Promise<void> {
+    await Promise.all([this.server.stop(), this.acceptServer.stop()]);
   }
 }

@@ -1,6 +1,3 @@
-import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { errorMessage } from '../errors.js';
 import { describeIssues } from '../api/issues.js';
 import type { Logger } from '../log.js';
@@ -9,14 +6,20 @@ import { conflictMessage, type Claims } from './claims.js';
 import type { ServingMaterial } from './certs.js';
 import { AdmissionReview, reviewResponse, type Verdict } from './review.js';
 import { validate } from './validators/index.js';
+import { HttpsServer, send, type Answer, type ClientAuth } from './https-server.js';
 import type { WebhookView } from './view.js';
 
 /** The API server sends at most 3 MiB of object; a review wraps up to two of them. */
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 
-export interface Answer {
-  status: number;
-  body: unknown;
+export type { Answer };
+
+/** The kinds the webhook is registered for; any other value a review claims is counted as `other`. */
+const KNOWN_KINDS: ReadonlySet<string> = new Set(['Account', 'Workspace', 'ClientInvitation', 'Namespace']);
+
+/** A metric label from a review's kind: only known values, so a forged review cannot add series. */
+export function kindLabel(kind: string): string {
+  return KNOWN_KINDS.has(kind) ? kind : 'other';
 }
 
 export interface ReviewDeps {
@@ -84,124 +87,55 @@ export async function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answ
     };
   }
   deps.metrics?.webhookRequests.inc({
-    kind: req.kind.kind,
+    kind: kindLabel(req.kind.kind),
+    // Already one of four: the review schema takes no other operation.
     operation: req.operation,
     allowed: String(verdict.allowed),
   });
   return { status: 200, body: reviewResponse(req.uid, verdict) };
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > limit) {
-      req.resume();
-      return resolve('too-large');
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        resolve('too-large');
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-export type Route = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void>;
-
 /**
- * The operator's HTTPS server: `/validate` for admission reviews (and further routes, such as the invitation
- * accept endpoint). New certificates are loaded with setSecureContext: connections already open keep theirs, new
- * handshakes get the new one, and no request is dropped.
+ * The admission webhook's listener: `/validate` and nothing else, for the API server alone. With `clientAuth` it
+ * takes only connections that present the API server's client certificate.
  */
 export class WebhookServer {
-  private server: https.Server | undefined;
-  private readonly routes = new Map<string, Route>();
+  private readonly server: HttpsServer;
 
-  constructor(private readonly deps: ReviewDeps & { host: string; port: number }) {
-    this.routes.set('/validate', async (_req, res, body) => {
-      const started = performance.now();
-      const answer = await answerReview(body, deps);
-      deps.metrics?.webhookSeconds.observe((performance.now() - started) / 1000);
-      send(res, answer);
+  constructor(deps: ReviewDeps & { host: string; port: number; clientAuth?: ClientAuth | undefined }) {
+    this.server = new HttpsServer({
+      host: deps.host,
+      port: deps.port,
+      log: deps.log,
+      maxBodyBytes: MAX_BODY_BYTES,
+      clientAuth: deps.clientAuth,
+      routes: {
+        '/validate': {
+          methods: ['POST'],
+          handler: async (_req, res, body) => {
+            const started = performance.now();
+            const answer = await answerReview(body, deps);
+            deps.metrics?.webhookSeconds.observe((performance.now() - started) / 1000);
+            send(res, answer);
+          },
+        },
+      },
     });
   }
 
-  route(path: string, handler: Route): void {
-    this.routes.set(path, handler);
-  }
-
-  async start(material: ServingMaterial): Promise<number> {
-    const server = https.createServer(
-      { cert: material.certificate, key: material.privateKey, minVersion: 'TLSv1.2' },
-      (req, res) => void this.handle(req, res),
-    );
-    server.keepAliveTimeout = 65_000;
-    server.headersTimeout = 66_000;
-    server.requestTimeout = 30_000;
-    server.on('tlsClientError', () => {});
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.deps.port, this.deps.host, () => resolve());
-    });
-    this.server = server;
-    return (server.address() as AddressInfo).port;
+  start(material: ServingMaterial): Promise<number> {
+    return this.server.start(material);
   }
 
   reload(material: ServingMaterial): void {
-    this.server?.setSecureContext({
-      cert: material.certificate,
-      key: material.privateKey,
-      minVersion: 'TLSv1.2',
-    });
+    this.server.reload(material);
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    try {
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      const route = this.routes.get(path);
-      if (!route) return send(res, { status: 404, body: { message: `no route ${path}` } });
-      if (req.method !== 'POST' && !(req.method === 'GET' && path !== '/validate')) {
-        return send(res, { status: 405, body: { message: `${req.method} is not allowed on ${path}` } });
-      }
-      const body = await readBody(req, MAX_BODY_BYTES);
-      if (body === 'too-large') {
-        res.setHeader('Connection', 'close');
-        return send(res, {
-          status: 413,
-          body: { message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` },
-        });
-      }
-      await route(req, res, body);
-    } catch (err) {
-      this.deps.log.error({ err: errorMessage(err) }, 'HTTPS request failed');
-      if (!res.headersSent) send(res, { status: 500, body: { message: 'internal error' } });
-      else res.destroy();
-    }
+  reloadClientCa(ca: string): void {
+    this.server.reloadClientCa(ca);
   }
 
-  async stop(): Promise<void> {
-    const server = this.server;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 5_000).unref();
-    });
+  stop(): Promise<void> {
+    return this.server.stop();
   }
-}
-
-export function send(res: ServerResponse, answer: Answer): void {
-  const text = JSON.stringify(answer.body);
-  res.writeHead(answer.status, {
-    'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
-  });
-  res.end(text);
 }

@@ -18,12 +18,60 @@ export interface ControlPlane {
   server: string;
   ca: string;
   binaries: Binaries;
+  /**
+   * What the API server presents to admission webhooks, and what a webhook needs to verify it: files holding the
+   * CA that signs only this client (WEBHOOK_CLIENT_CA_FILE), the client's certificate and key (for tests that
+   * speak to a webhook as the API server would), and the common name (WEBHOOK_CLIENT_NAMES).
+   */
+  webhookClient: { caFile: string; certFile: string; keyFile: string; name: string };
   /** Issues a client certificate kubeconfig for any user and groups, for tests of what that user may do. */
   kubeconfigFor(user: string, groups?: string[]): Promise<string>;
   stop(): Promise<void>;
 }
 
 const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
+
+/** The common name of the client certificate the API server presents to webhooks. */
+export const WEBHOOK_CLIENT_NAME = 'kube-apiserver-webhook-client';
+
+/**
+ * The API server's credentials for calling webhooks, the `kubeConfigFile` of its webhook admission plugins. It
+ * picks a `users` entry by the webhook's host and port: exactly (`127.0.0.1:40123`), then `*.`-prefixed
+ * suffixes of it, then without the port when that is 443, and last `*`. Test webhooks listen on random loopback
+ * ports, so only `*` covers them (a suffix match keeps the port: `*.0.1:40123`).
+ */
+function webhookClientKubeconfig(client: KeyPair): string {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    users: [
+      {
+        name: '*',
+        user: {
+          'client-certificate-data': b64(client.certificate),
+          'client-key-data': b64(client.privateKey),
+        },
+      },
+    ],
+  });
+}
+
+function admissionConfiguration(kubeconfigFile: string): string {
+  const plugin = (name: string) => ({
+    name,
+    configuration: {
+      apiVersion: 'apiserver.config.k8s.io/v1',
+      kind: 'WebhookAdmissionConfiguration',
+      kubeConfigFile: kubeconfigFile,
+    },
+  });
+  return stringify({
+    apiVersion: 'apiserver.config.k8s.io/v1',
+    kind: 'AdmissionConfiguration',
+    plugins: [plugin('ValidatingAdmissionWebhook'), plugin('MutatingAdmissionWebhook')],
+  });
+}
 
 function kubeconfig(server: string, ca: string, user: string, client: KeyPair): string {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -135,6 +183,24 @@ export async function startControlPlane(
   });
   const saKey = await createSigningKey();
   const caFile = file('ca.crt', ca.certificate);
+  // A CA of its own for the webhook client: the cluster CA also signs every user's certificate, and none of
+  // those may pass for the API server at a webhook.
+  const webhookClientCa = await createAuthority('workspace-operator-local-webhook-client-ca', { days: 30 });
+  const webhookClient = await issueCertificate(webhookClientCa, {
+    commonName: WEBHOOK_CLIENT_NAME,
+    usage: 'client',
+    validFor: { days: 30 },
+  });
+  const webhookClientFiles = {
+    caFile: file('webhook-client-ca.crt', webhookClientCa.certificate),
+    certFile: file('webhook-client.crt', webhookClient.certificate),
+    keyFile: file('webhook-client.key', webhookClient.privateKey),
+    name: WEBHOOK_CLIENT_NAME,
+  };
+  const admissionConfigFile = file(
+    'admission-configuration.yaml',
+    admissionConfiguration(file('webhook-client.kubeconfig', webhookClientKubeconfig(webhookClient))),
+  );
 
   const processes: Managed[] = [];
   const stop = async () => {
@@ -176,6 +242,7 @@ export async function startControlPlane(
           `--tls-private-key-file=${file('apiserver.key', serving.privateKey)}`,
           `--client-ca-file=${caFile}`,
           '--authorization-mode=RBAC',
+          `--admission-control-config-file=${admissionConfigFile}`,
           `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
           `--service-account-key-file=${file('sa.pub', saKey.publicKey)}`,
           `--service-account-signing-key-file=${file('sa.key', saKey.privateKey)}`,
@@ -248,6 +315,7 @@ export async function startControlPlane(
       server,
       ca: ca.certificate,
       binaries,
+      webhookClient: webhookClientFiles,
       async kubeconfigFor(user: string, groups: string[] = []) {
         const client = await issueCertificate(ca, {
           commonName: user,

@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { createLogger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { answerReview, kindLabel } from './server.js';
+import type { WebhookView } from './view.js';
+
+const view: WebhookView = {
+  account: async () => undefined,
+  workspaceExists: async () => false,
+  workspaces: () => [],
+  workspacesLive: async () => [],
+  clients: () => new Map(),
+  plan: () => ({ limit: 1, resolved: false }),
+  namespaceLabels: async () => undefined,
+  isSystem: () => false,
+};
+
+const review = (i: number, kind: string) =>
+  Buffer.from(
+    JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: `uid-${i}`,
+        kind: { group: 'taskjuice.io', version: 'v1alpha1', kind },
+        resource: { group: 'taskjuice.io', version: 'v1alpha1', resource: 'things' },
+        operation: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'][i % 4],
+        name: 'x',
+        namespace: 'acme',
+        userInfo: { username: 'mallory' },
+        object: { metadata: { name: 'x' } },
+      },
+    }),
+  );
+
+describe('kindLabel', () => {
+  it('keeps the kinds the webhook serves and calls everything else other', () => {
+    expect(kindLabel('Workspace')).toBe('Workspace');
+    expect(kindLabel('Namespace')).toBe('Namespace');
+    expect(kindLabel('workspace')).toBe('other');
+    expect(kindLabel('Pod')).toBe('other');
+  });
+});
+
+describe('answerReview metrics', () => {
+  it('1,000 reviews with random kinds leave the request counter with a handful of series', async () => {
+    const metrics = new Metrics();
+    const deps = {
+      view,
+      claims: { reserve: async () => ({ ok: true as const }) },
+      log: createLogger('silent'),
+      metrics,
+    };
+    for (let i = 0; i < 1000; i++) {
+      await answerReview(review(i, `Kind${Math.random().toString(36).slice(2)}`), deps);
+    }
+    const series = (
+      await metrics.registry.getSingleMetric('workspace_operator_webhook_requests_total')?.get()
+    )?.values;
+    expect(await metrics.total('workspace_operator_webhook_requests_total')).toBe(1000);
+    // kind is always "other"; operation takes four values and allowed two.
+    expect(series?.length).toBeLessThanOrEqual(8);
+    expect(new Set(series?.map((v) => v.labels.kind))).toEqual(new Set(['other']));
+  });
+});
