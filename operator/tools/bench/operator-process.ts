@@ -51,6 +51,9 @@ export async function startOperatorProcess(opts: OperatorProcessOptions): Promis
         HTTP_BIND_ADDRESS: '127.0.0.1',
         HEALTH_PORT: String(healthPort),
         METRICS_PORT: String(metricsPort),
+        // Ports of their own, so that two operators of one run (or two runs) never meet on the defaults.
+        WEBHOOK_PORT: '0',
+        ACCEPT_PORT: '0',
         ...opts.env,
       },
     },
