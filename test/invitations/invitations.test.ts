@@ -1,4 +1,3 @@
-import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspaceNamespace } from '../../operator/src/db/names.js';
 import type { AcceptResult } from '../../operator/src/invitations/accept.js';
@@ -9,7 +8,7 @@ import { adminApi, eventually, rejection, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, read, waitReady } from '../support/fixtures.js';
 import { SHARD_LABEL } from '../support/operator.js';
 import { TestSmtpServer, tokenOf, type ReceivedMail } from '../support/smtp.js';
-import { startOperatorWithWebhook } from '../support/webhook.js';
+import { postAccept, startOperatorWithWebhook } from '../support/webhook.js';
 
 const DAY = 86_400_000;
 const shard = uniqueName('invite');
@@ -57,30 +56,7 @@ async function mailFor(address: string, count = 1): Promise<ReceivedMail> {
   });
 }
 
-/** POSTs a token to the accept endpoint, as the page's button does (JSON here). */
-async function accept(token: string): Promise<AcceptResult> {
-  const ca = (await operator.webhook!.certificates.current()).caBundle;
-  const body = JSON.stringify({ token });
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: operator.webhook!.acceptPort,
-        path: '/accept',
-        method: 'POST',
-        ca,
-        headers: { 'Content-Type': 'application/json' },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => resolve(JSON.parse(text) as AcceptResult));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const accept = (token: string): Promise<AcceptResult> => postAccept(operator, token);
 
 async function can(user: string, verb: string, resource: string, namespace: string): Promise<boolean> {
   const review = (await api.create(Resources.SubjectAccessReview, {

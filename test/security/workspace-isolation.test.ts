@@ -4,7 +4,6 @@
  * set up. Then the permissions table of docs/permissions.md is checked cell by cell against the API server.
  */
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +13,6 @@ import {
   STAFF_BINDING,
 } from '../../operator/src/controllers/workspace/desired.js';
 import { workspaceNamespace } from '../../operator/src/db/names.js';
-import type { AcceptResult } from '../../operator/src/invitations/accept.js';
 import { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import type { Operator } from '../../operator/src/operator.js';
@@ -24,7 +22,7 @@ import { adminApi, eventually, rejection, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, waitReady } from '../support/fixtures.js';
 import { SHARD_LABEL } from '../support/operator.js';
 import { TestSmtpServer, tokenOf } from '../support/smtp.js';
-import { startOperatorWithWebhook } from '../support/webhook.js';
+import { postAccept, startOperatorWithWebhook } from '../support/webhook.js';
 
 const shard = uniqueName('isolation');
 const acme = `${shard}-acme`;
@@ -63,26 +61,7 @@ async function acceptInvitation(email: string): Promise<void> {
     spec: { workspace: 'web', email },
   });
   const mail = await eventually(`the invitation email to ${email}`, async () => smtp.to(email)[0]);
-  const ca = (await operator.webhook!.certificates.current()).caBundle;
-  const result = await new Promise<AcceptResult>((resolve, reject) => {
-    const req = https.request(
-      {
-        host: '127.0.0.1',
-        port: operator.webhook!.port,
-        path: '/accept',
-        method: 'POST',
-        ca,
-        headers: { 'Content-Type': 'application/json' },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => resolve(JSON.parse(text) as AcceptResult));
-      },
-    );
-    req.on('error', reject);
-    req.end(JSON.stringify({ token: tokenOf(mail) }));
-  });
+  const result = await postAccept(operator, tokenOf(mail));
   expect(result.outcome).toBe('accepted');
 }
 

@@ -1,3 +1,5 @@
+import https from 'node:https';
+import type { AcceptResult } from '../../operator/src/invitations/accept.js';
 import { readFileSync } from 'node:fs';
 import { inject } from 'vitest';
 import type { Api } from '../../operator/src/kube/api.js';
@@ -88,4 +90,30 @@ export function apiServerClientTls(): { cert?: string; key?: string } {
   const client = inject('webhookClient');
   if (!client.certFile) return {};
   return { cert: readFileSync(client.certFile, 'utf8'), key: readFileSync(client.keyFile, 'utf8') };
+}
+
+/** POSTs a token to the operator's accept listener, as the page's button does (JSON here). */
+export async function postAccept(operator: Operator, token: string): Promise<AcceptResult> {
+  const webhook = operator.webhook;
+  if (!webhook) throw new Error('the operator serves no webhook (and so no accept endpoint) yet');
+  const ca = (await webhook.certificates.current()).caBundle;
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: '127.0.0.1',
+        port: webhook.acceptPort,
+        path: '/accept',
+        method: 'POST',
+        ca,
+        headers: { 'Content-Type': 'application/json' },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () => resolve(JSON.parse(text) as AcceptResult));
+      },
+    );
+    req.on('error', reject);
+    req.end(JSON.stringify({ token }));
+  });
 }

@@ -46,6 +46,9 @@ export interface AcceptDeps {
   log: Logger;
 }
 
+/** How often one click is decided again after losing a race with another writer of the invitation's status. */
+const ACCEPT_ATTEMPTS = 3;
+
 const fail = (status: number, outcome: AcceptResult['outcome'], message: string): AcceptResult => ({
   status,
   outcome,
@@ -66,7 +69,18 @@ export class AcceptHandler {
     return key === undefined ? undefined : this.deps.caches.invitations.get(key);
   }
 
+  /**
+   * The operator writes the invitation's status too (its Sent pass can land while a client clicks): a lost race is
+   * decided again on the newer version, not handed to the person as an error. Of two uses of one link, the second
+   * then finds it Accepted.
+   */
   async accept(token: string): Promise<AcceptResult> {
+    let result = await this.attempt(token);
+    for (let n = 1; result.outcome === 'conflict' && n < ACCEPT_ATTEMPTS; n++) result = await this.attempt(token);
+    return result;
+  }
+
+  private async attempt(token: string): Promise<AcceptResult> {
     if (!TOKEN_PATTERN.test(token))
       return fail(400, 'malformed', 'This invitation link is malformed; open the link from the email again.');
     const hash = hashToken(token);
