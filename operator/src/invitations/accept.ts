@@ -76,7 +76,8 @@ export class AcceptHandler {
    */
   async accept(token: string): Promise<AcceptResult> {
     let result = await this.attempt(token);
-    for (let n = 1; result.outcome === 'conflict' && n < ACCEPT_ATTEMPTS; n++) result = await this.attempt(token);
+    for (let n = 1; result.outcome === 'conflict' && n < ACCEPT_ATTEMPTS; n++)
+      result = await this.attempt(token);
     return result;
   }
 
