@@ -369,6 +369,29 @@ describe('the escape hatches', () => {
   });
 });
 
+describe('helm lint, for the escape hatches', () => {
+  it('passes with every escape hatch on', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'helm-values-')), 'values.yaml');
+    writeFileSync(
+      file,
+      stringify({
+        global: { imageRegistry: 'registry.example.com' },
+        commonLabels: { team: 'platform' },
+        hostNetwork: true,
+        extraEnv: [{ name: 'NODE_OPTIONS', value: '--max-old-space-size=320' }],
+        extraVolumes: [{ name: 'ca', configMap: { name: 'corporate-ca' } }],
+        extraVolumeMounts: [{ name: 'ca', mountPath: '/etc/ssl/corporate', readOnly: true }],
+        extraObjects: ['apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra\n'],
+        metrics: { podMonitor: { enabled: true } },
+        networkPolicy: { egress: [{ ports: [{ port: 53, protocol: 'UDP' }] }] },
+      }),
+    );
+    const result = await helm(['lint', '--strict', CHART, '-f', file]);
+    expect(result.stdout + result.stderr).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+    expect(result.code).toBe(0);
+  });
+});
+
 describe('the values schema, for the escape hatches', () => {
   it.each([
     ['a probe that sets its own path', { livenessProbe: { httpGet: { path: '/' } } }, /at '\/livenessProbe'/],
