@@ -115,6 +115,13 @@ export interface OperatorInstallProps {
    */
   readonly logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
   /**
+   * Create the NetworkPolicy of the chart's default values: each of the webhook, accept, metrics and health ports
+   * open to anyone (the API server's address is not known in advance), every other port closed, egress open.
+   *
+   * @default true
+   */
+  readonly networkPolicy?: boolean;
+  /**
    * The CRDs to install.
    *
    * @default - the CRDs of crds/
@@ -125,9 +132,22 @@ export interface OperatorInstallProps {
 const PORTS = { webhook: 9443, accept: 8443, metrics: 8080, health: 8081 } as const;
 
 /**
+ * The spec of the NetworkPolicy the Helm chart renders with its default values (test/ship compares the two): one
+ * ingress rule per named container port, from anyone; egress open, since the API server, PostgreSQL and the SMTP
+ * relay live at addresses not known in advance.
+ */
+export function operatorNetworkPolicySpec(selector: Record<string, string>) {
+  return {
+    podSelector: { matchLabels: selector },
+    policyTypes: ['Ingress'],
+    ingress: ['https', 'accept', 'metrics', 'health'].map((port) => ({ ports: [{ port, protocol: 'TCP' }] })),
+  };
+}
+
+/**
  * The operator's installation without Helm: namespace, CRDs, RBAC (from operator/src/rbac.ts, the source the Helm
  * chart renders too), Deployment, Service, ValidatingWebhookConfiguration (from the operator's own
- * webhookConfiguration()) and PodDisruptionBudget. The webhook certificate is self-signed by the operator, which
+ * webhookConfiguration()), PodDisruptionBudget and NetworkPolicy (the chart's default). The webhook certificate is self-signed by the operator, which
  * writes the caBundle into the webhook configuration itself.
  */
 export class OperatorInstall extends Chart {
@@ -315,5 +335,16 @@ export class OperatorInstall extends Chart {
       metadata: { name, namespace, labels },
       spec: { minAvailable: 1, selector: { matchLabels: this.deployment.matchLabels } },
     });
+
+    if (props.networkPolicy ?? true) {
+      // A plain object rather than kplus.NetworkPolicy, which writes numeric ports and a rule per peer: this is the
+      // chart's policy exactly, named ports included.
+      new ApiObject(this, 'network-policy', {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name, namespace, labels },
+        spec: operatorNetworkPolicySpec(selector),
+      });
+    }
   }
 }

@@ -162,6 +162,13 @@ describe('the Helm chart with default values', () => {
     const unnamed = (c: Config) => ({
       ...c,
       leaderElection: { ...c.leaderElection, name: '' },
+      rbac: {
+        ...c.rbac,
+        staffClusterRole: '',
+        clientClusterRole: '',
+        accountManagerClusterRole: '',
+        accountMemberClusterRole: '',
+      },
       webhook: { ...c.webhook, configurationName: '', serviceName: '', secretName: '', dnsNames: [] },
       invitations: { ...c.invitations, acceptBaseUrl: '' },
     });
@@ -204,27 +211,26 @@ describe('the Helm chart with default values', () => {
     ]);
   });
 
-  it('renders the RBAC rules of operator/src/rbac.ts, with no wildcard anywhere', () => {
+  it('renders the RBAC rules of operator/src/rbac.ts under names of the release’s own, with no wildcard anywhere', () => {
     expect((one(docs, 'ClusterRole', fullname) as Manifest & { rules: unknown }).rules).toEqual(
       operatorRules([
-        'taskjuice-account-manager',
-        'taskjuice-account-member',
-        'taskjuice-workspace-staff',
-        'taskjuice-workspace-client',
+        `${fullname}-account-manager`,
+        `${fullname}-account-member`,
+        `${fullname}-workspace-staff`,
+        `${fullname}-workspace-client`,
       ]),
     );
-    expect(
-      (one(docs, 'ClusterRole', 'taskjuice-workspace-staff') as Manifest & { rules: unknown }).rules,
-    ).toEqual(workspaceStaffRules);
-    expect(
-      (one(docs, 'ClusterRole', 'taskjuice-workspace-client') as Manifest & { rules: unknown }).rules,
-    ).toEqual(workspaceClientRules);
-    expect(
-      (one(docs, 'ClusterRole', 'taskjuice-account-manager') as Manifest & { rules: unknown }).rules,
-    ).toEqual(accountManagerRules);
-    expect(
-      (one(docs, 'ClusterRole', 'taskjuice-account-member') as Manifest & { rules: unknown }).rules,
-    ).toEqual(accountMemberRules);
+    const rules = (name: string) => (one(docs, 'ClusterRole', name) as Manifest & { rules: unknown }).rules;
+    expect(rules(`${fullname}-workspace-staff`)).toEqual(workspaceStaffRules);
+    expect(rules(`${fullname}-workspace-client`)).toEqual(workspaceClientRules);
+    expect(rules(`${fullname}-account-manager`)).toEqual(accountManagerRules);
+    expect(rules(`${fullname}-account-member`)).toEqual(accountMemberRules);
+    expect(operatorConfig(docs, ns).rbac).toEqual({
+      staffClusterRole: `${fullname}-workspace-staff`,
+      clientClusterRole: `${fullname}-workspace-client`,
+      accountManagerClusterRole: `${fullname}-account-manager`,
+      accountMemberClusterRole: `${fullname}-account-member`,
+    });
     for (const { role, rule } of rbacRules(docs)) {
       for (const values of Object.values(rule))
         expect(values, `${role}: ${JSON.stringify(rule)}`).not.toContain('*');
@@ -495,8 +501,8 @@ describe('the Helm chart with non-default values', () => {
       clientClusterRole: 'agency-client',
     });
     expect(bindRule(docs, fullname)?.resourceNames).toEqual([
-      'taskjuice-account-manager',
-      'taskjuice-account-member',
+      `${fullname}-account-manager`,
+      `${fullname}-account-member`,
       'agency-staff',
       'agency-client',
     ]);

@@ -10,6 +10,7 @@ import {
   one,
   parseManifests,
   podTemplate,
+  render,
   resolvedEnvironment,
   resourceType,
   type Manifest,
@@ -47,6 +48,7 @@ describe('the install manifests the cdk8s app synthesizes (deploy/install.yaml)'
       'CustomResourceDefinition',
       'Deployment',
       'Namespace',
+      'NetworkPolicy',
       'PodDisruptionBudget',
       'Service',
       'ServiceAccount',
@@ -55,6 +57,20 @@ describe('the install manifests the cdk8s app synthesizes (deploy/install.yaml)'
     await dryRunAll(
       api,
       docs.filter((d) => d.kind !== 'Namespace'),
+    );
+  });
+
+  it('hold the NetworkPolicy that the Helm chart renders by default, selecting the operator’s pods', async () => {
+    // Release "workspace-operator" gives the chart the names and selector labels the manifests use.
+    const chart = one(await render('workspace-operator', ns), 'NetworkPolicy') as Manifest & {
+      spec: unknown;
+    };
+    const policy = one(docs, 'NetworkPolicy') as Manifest & {
+      spec: { podSelector: { matchLabels: Record<string, string> } };
+    };
+    expect(policy.spec).toEqual(chart.spec);
+    expect(podTemplate(one(docs, 'Deployment')).metadata.labels).toMatchObject(
+      policy.spec.podSelector.matchLabels,
     );
   });
 

@@ -115,6 +115,7 @@ const t = (
 const TYPES: ResourceType[] = [
   t('', 'v1', 'Namespace', 'namespaces', false),
   t('', 'v1', 'ServiceAccount', 'serviceaccounts', true),
+  t('', 'v1', 'ConfigMap', 'configmaps', true),
   t('', 'v1', 'Service', 'services', true),
   t('', 'v1', 'Pod', 'pods', true),
   t('apps', 'v1', 'Deployment', 'deployments', true),

@@ -24,13 +24,18 @@ Truncated to 63 characters, the limit of a DNS label (Service names are one).
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Labels on every object of the chart. */}}
+{{/*
+Labels on every object of the chart: commonLabels, then the chart's own, which win, so that commonLabels can never
+change which pods the Service and the Deployment select.
+*/}}
 {{- define "workspace-operator.labels" -}}
-helm.sh/chart: {{ include "workspace-operator.chart" . }}
-{{ include "workspace-operator.selectorLabels" . }}
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/part-of: workspace-operator
+{{- $own := dict
+  "helm.sh/chart" (include "workspace-operator.chart" .)
+  "app.kubernetes.io/version" .Chart.AppVersion
+  "app.kubernetes.io/managed-by" .Release.Service
+  "app.kubernetes.io/part-of" "workspace-operator" }}
+{{- $own = merge $own (include "workspace-operator.selectorLabels" . | fromYaml) }}
+{{- merge $own (.Values.commonLabels | default dict) | toYaml }}
 {{- end }}
 
 {{/* The labels that select the operator's pods. */}}
@@ -98,7 +103,40 @@ the operator falls back to the in-cluster Service address (useful only for testi
 {{- end }}
 {{- end }}
 
-{{/* The ClusterRoles the operator binds in account and workspace namespaces: its `bind` rule names exactly these. */}}
+{{/*
+The ClusterRoles the operator binds in account and workspace namespaces. They are cluster-wide, so by default each is
+named after the release's full name: two releases (in different namespaces, with different names) then create and
+bind roles of their own. The values override the names.
+*/}}
+{{- define "workspace-operator.accountManagerClusterRole" -}}
+{{- .Values.rbac.accountManagerClusterRole | default (printf "%s-account-manager" (include "workspace-operator.fullname" .)) }}
+{{- end }}
+
+{{- define "workspace-operator.accountMemberClusterRole" -}}
+{{- .Values.rbac.accountMemberClusterRole | default (printf "%s-account-member" (include "workspace-operator.fullname" .)) }}
+{{- end }}
+
+{{- define "workspace-operator.staffClusterRole" -}}
+{{- .Values.rbac.staffClusterRole | default (printf "%s-workspace-staff" (include "workspace-operator.fullname" .)) }}
+{{- end }}
+
+{{- define "workspace-operator.clientClusterRole" -}}
+{{- .Values.rbac.clientClusterRole | default (printf "%s-workspace-client" (include "workspace-operator.fullname" .)) }}
+{{- end }}
+
+{{/* The ClusterRoles the operator may bind: its `bind` rule names exactly these, and its environment names them. */}}
 {{- define "workspace-operator.bindableClusterRoles" -}}
-{{- list .Values.rbac.accountManagerClusterRole .Values.rbac.accountMemberClusterRole .Values.rbac.staffClusterRole .Values.rbac.clientClusterRole | uniq | toJson }}
+{{- list (include "workspace-operator.accountManagerClusterRole" .) (include "workspace-operator.accountMemberClusterRole" .) (include "workspace-operator.staffClusterRole" .) (include "workspace-operator.clientClusterRole" .) | uniq | toJson }}
+{{- end }}
+
+{{/* A probe on the health port: the path is the chart's, the timings are the values'. */}}
+{{- define "workspace-operator.probe" -}}
+{{- $probe := index . 1 -}}
+httpGet:
+  path: {{ index . 0 }}
+  port: health
+initialDelaySeconds: {{ int64 $probe.initialDelaySeconds }}
+periodSeconds: {{ int64 $probe.periodSeconds }}
+timeoutSeconds: {{ int64 $probe.timeoutSeconds }}
+failureThreshold: {{ int64 $probe.failureThreshold }}
 {{- end }}
