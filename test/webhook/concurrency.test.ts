@@ -48,73 +48,84 @@ afterAll(async () => {
 });
 
 describe('under concurrent requests', () => {
-  it(`admits exactly one of ${CONCURRENCY} concurrent workspace creates for the last free slot, ${ROUNDS} times over`, async () => {
-    const results: number[] = [];
-    for (const account of limitAccounts) {
-      const attempts = await Promise.allSettled(
-        Array.from({ length: CONCURRENCY }, (_, i) => createWorkspace(api, shard, account, `slot-${i}`)),
+  it(
+    `admits exactly one of ${CONCURRENCY} concurrent workspace creates for the last free slot, ${ROUNDS} times over`,
+    async () => {
+      const results: number[] = [];
+      for (const account of limitAccounts) {
+        const attempts = await Promise.allSettled(
+          Array.from({ length: CONCURRENCY }, (_, i) => createWorkspace(api, shard, account, `slot-${i}`)),
+        );
+        results.push(attempts.filter((a) => a.status === 'fulfilled').length);
+        const stored = (await api.list(Resources.Workspace, { namespace: account })).items.length;
+        expect(stored, `workspaces stored in ${account}`).toBe(1);
+      }
+      const overAdmissions = results.filter((n) => n > 1).length;
+      console.log(
+        `[plan limit] ${ROUNDS * CONCURRENCY} attempts in ${ROUNDS} rounds: ${results.reduce((a, b) => a + b, 0)} admitted, ${overAdmissions} over-admissions`,
       );
-      results.push(attempts.filter((a) => a.status === 'fulfilled').length);
-      const stored = (await api.list(Resources.Workspace, { namespace: account })).items.length;
-      expect(stored, `workspaces stored in ${account}`).toBe(1);
-    }
-    const overAdmissions = results.filter((n) => n > 1).length;
-    console.log(
-      `[plan limit] ${ROUNDS * CONCURRENCY} attempts in ${ROUNDS} rounds: ${results.reduce((a, b) => a + b, 0)} admitted, ${overAdmissions} over-admissions`,
-    );
-    expect(results).toEqual(Array(ROUNDS).fill(1));
-  }, LONG);
+      expect(results).toEqual(Array(ROUNDS).fill(1));
+    },
+    LONG,
+  );
 
-  it(`never lets "add X as teammate" and "invite X as client" both succeed, ${CONCURRENCY} pairs at once, ${ROUNDS} times over`, async () => {
-    let bothSucceeded = 0;
-    let attempts = 0;
-    let successes = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      const outcomes = await Promise.all(
-        exclusiveAccounts.map(async (account, i) => {
-          const email = `person-${round}-${i}@client.example`;
-          // The two requests name the person differently; they are one person after normalisation.
-          const asTeammate = api.jsonPatch(Resources.Account, { name: account }, [
-            {
-              op: 'add',
-              path: '/spec/teammates/-',
-              value: { email: i % 2 === 0 ? email.toUpperCase() : email, role: 'Member' },
-            },
-          ]);
-          const asClient = api.create(Resources.ClientInvitation, {
-            metadata: { name: `invite-${round}`, namespace: account, labels: { [SHARD_LABEL]: shard } },
-            spec: { workspace: 'web', email: i % 3 === 0 ? email.replace('person', 'ＰＥＲＳＯＮ') : email },
-          });
-          const [t, c] = await Promise.allSettled([asTeammate, asClient]);
-          return { teammate: t.status === 'fulfilled', client: c.status === 'fulfilled' };
-        }),
+  it(
+    `never lets "add X as teammate" and "invite X as client" both succeed, ${CONCURRENCY} pairs at once, ${ROUNDS} times over`,
+    async () => {
+      let bothSucceeded = 0;
+      let attempts = 0;
+      let successes = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const outcomes = await Promise.all(
+          exclusiveAccounts.map(async (account, i) => {
+            const email = `person-${round}-${i}@client.example`;
+            // The two requests name the person differently; they are one person after normalisation.
+            const asTeammate = api.jsonPatch(Resources.Account, { name: account }, [
+              {
+                op: 'add',
+                path: '/spec/teammates/-',
+                value: { email: i % 2 === 0 ? email.toUpperCase() : email, role: 'Member' },
+              },
+            ]);
+            const asClient = api.create(Resources.ClientInvitation, {
+              metadata: { name: `invite-${round}`, namespace: account, labels: { [SHARD_LABEL]: shard } },
+              spec: {
+                workspace: 'web',
+                email: i % 3 === 0 ? email.replace('person', 'ＰＥＲＳＯＮ') : email,
+              },
+            });
+            const [t, c] = await Promise.allSettled([asTeammate, asClient]);
+            return { teammate: t.status === 'fulfilled', client: c.status === 'fulfilled' };
+          }),
+        );
+        attempts += outcomes.length * 2;
+        successes += outcomes.filter((o) => o.teammate).length + outcomes.filter((o) => o.client).length;
+        bothSucceeded += outcomes.filter((o) => o.teammate && o.client).length;
+      }
+      // Whatever happened, nobody ends up in both populations of an account.
+      for (const account of exclusiveAccounts) {
+        const acct = (await api.get(Resources.Account, { name: account })) as {
+          spec: { teammates: { email: string }[] };
+        };
+        const staff = new Set(acct.spec.teammates.map((t) => canonical(t.email)));
+        const invited = (await api.list(Resources.ClientInvitation, { namespace: account })).items.map(
+          (inv) => canonical((inv as { spec: { email: string } }).spec.email),
+        );
+        expect(
+          invited.filter((e) => staff.has(e)),
+          `people in both populations of ${account}`,
+        ).toEqual([]);
+      }
+      console.log(
+        `[exclusivity] ${attempts} requests in ${ROUNDS} rounds: ${successes} admitted, ${bothSucceeded} violations`,
       );
-      attempts += outcomes.length * 2;
-      successes += outcomes.filter((o) => o.teammate).length + outcomes.filter((o) => o.client).length;
-      bothSucceeded += outcomes.filter((o) => o.teammate && o.client).length;
-    }
-    // Whatever happened, nobody ends up in both populations of an account.
-    for (const account of exclusiveAccounts) {
-      const acct = (await api.get(Resources.Account, { name: account })) as {
-        spec: { teammates: { email: string }[] };
-      };
-      const staff = new Set(acct.spec.teammates.map((t) => canonical(t.email)));
-      const invited = (await api.list(Resources.ClientInvitation, { namespace: account })).items.map((inv) =>
-        canonical((inv as { spec: { email: string } }).spec.email),
-      );
-      expect(
-        invited.filter((e) => staff.has(e)),
-        `people in both populations of ${account}`,
-      ).toEqual([]);
-    }
-    console.log(
-      `[exclusivity] ${attempts} requests in ${ROUNDS} rounds: ${successes} admitted, ${bothSucceeded} violations`,
-    );
-    expect(bothSucceeded).toBe(0);
-    // The rule refuses the second request of a pair, not the first: most pairs got one through (under heavy
-    // load a request can time out after its reservation, which then holds until reclaimed).
-    expect(successes).toBeGreaterThan(attempts / 4);
-  }, LONG);
+      expect(bothSucceeded).toBe(0);
+      // The rule refuses the second request of a pair, not the first: most pairs got one through (under heavy
+      // load a request can time out after its reservation, which then holds until reclaimed).
+      expect(successes).toBeGreaterThan(attempts / 4);
+    },
+    LONG,
+  );
 });
 
 function canonical(email: string): string {
