@@ -2,7 +2,9 @@ import https from 'node:https';
 import { Api } from '../../src/kube/api.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { Resources } from '../../src/kube/resources.js';
-import { freePort } from '../local/processes.js';
+import type { CachedObject } from '../../src/kube/informer.js';
+import { freePort, waitFor } from '../local/processes.js';
+import { isReady } from './readiness.js';
 import { PLAN_CATALOG, accountBody } from './objects.js';
 import { startOperatorProcess, type OperatorProcess } from './operator-process.js';
 import type { BenchPlatform } from './platform.js';
@@ -46,6 +48,12 @@ export async function startWebhookOperator(
       WEBHOOK_IP_ADDRESSES: '127.0.0.1',
     },
   });
+  // Ready for admission comes before the controllers have made the account's home namespace: wait for that too.
+  await waitFor(
+    `Account ${account} to be Ready`,
+    async () => isReady((await api.get(Resources.Account, { name: account })) as CachedObject),
+    { timeoutMs: 60_000 },
+  );
   const secret = (await api.get(Resources.Secret, {
     namespace: NAMESPACE,
     name: 'workspace-operator-webhook-tls',
