@@ -5,7 +5,7 @@ import type { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import type { Operator } from '../../operator/src/operator.js';
 import { adminApi, eventually, uniqueName } from '../support/env.js';
-import { createAccount, createWorkspace, read, waitReady } from '../support/fixtures.js';
+import { createAccount, createWorkspace, read, waitReady, waitEvent } from '../support/fixtures.js';
 import { startOperator } from '../support/operator.js';
 
 let api: Api;
@@ -124,17 +124,6 @@ describe('a workspace beyond its plan', () => {
     expect(byType.Stalled?.message).toBe(
       `account ${account} has 2 workspaces, more than plan starter allows (1); no workspace can be created until the plan is raised or 1 workspace deleted`,
     );
-    await eventually('a Warning Event on the account', async () => {
-      const events = (await api.list(Resources.Event, { namespace: 'default' })).items as {
-        regarding: { name: string };
-        reason: string;
-        type: string;
-      }[];
-      return events.some(
-        (e) => e.regarding.name === account && e.reason === 'OverPlanLimit' && e.type === 'Warning',
-      )
-        ? true
-        : undefined;
-    });
+    await waitEvent(api, 'default', account, 'OverPlanLimit', 'Warning');
   });
 });

@@ -18,6 +18,7 @@ import {
   waitGone,
   waitReady,
   withWorkspaceConnection,
+  waitEvent,
 } from '../support/fixtures.js';
 import { SHARD_LABEL, startOperator } from '../support/operator.js';
 import { startOperatorWithWebhook } from '../support/webhook.js';
@@ -184,18 +185,7 @@ describe('what a vanished workspace leaves behind', () => {
       (x) => x.type === 'Ready',
     );
     expect(ready?.status).toBe('True');
-    await eventually('a Warning Event on the account', async () => {
-      const events = (await api.list(Resources.Event, { namespace: 'default' })).items as {
-        regarding: { name: string };
-        reason: string;
-        type: string;
-      }[];
-      return events.some(
-        (e) => e.regarding.name === unguarded && e.reason === 'OrphansFound' && e.type === 'Warning',
-      )
-        ? true
-        : undefined;
-    });
+    await waitEvent(api, 'default', unguarded, 'OrphansFound', 'Warning');
     expect(
       await unguardedOperator.metrics.total('workspace_operator_orphaned_objects', { kind: 'schema' }),
     ).toBeGreaterThanOrEqual(1);

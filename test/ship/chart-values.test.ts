@@ -23,6 +23,7 @@ import {
   resourceType,
   type Container,
   type Manifest,
+  releaseNamespace,
 } from './support.js';
 
 /** The values teams add beside the operator's own settings: the chart's escape hatches. */
@@ -34,14 +35,7 @@ let api: Api;
 const namespaces: string[] = [];
 const clusterObjects: Manifest[] = [];
 
-async function releaseNamespace(): Promise<string> {
-  const ns = uniqueName('values');
-  await api.create(Resources.Namespace, {
-    metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
-  });
-  namespaces.push(ns);
-  return ns;
-}
+const newReleaseNamespace = () => releaseNamespace(api, namespaces, 'values');
 
 beforeAll(async () => {
   api = await adminApi();
@@ -75,7 +69,7 @@ describe('the chart as a dependency of an umbrella chart', () => {
   let ns: string;
 
   beforeAll(async () => {
-    ns = await releaseNamespace();
+    ns = await newReleaseNamespace();
     dir = mkdtempSync(join(tmpdir(), 'umbrella-'));
     writeFileSync(
       join(dir, 'Chart.yaml'),
@@ -127,7 +121,7 @@ describe('two releases side by side', () => {
 
   beforeAll(async () => {
     const release = async (values: Record<string, unknown>) => {
-      const ns = await releaseNamespace();
+      const ns = await newReleaseNamespace();
       const name = uniqueName('ops');
       return { ns, fullname: `${name}-workspace-operator`, docs: await render(name, ns, values) };
     };
@@ -222,7 +216,7 @@ describe('the escape hatches', () => {
   let defaults: Manifest[];
 
   beforeAll(async () => {
-    ns = await releaseNamespace();
+    ns = await newReleaseNamespace();
     docs = await render(release, ns, values);
     defaults = await render(release, ns);
   });

@@ -15,7 +15,7 @@ import {
 } from '../../operator/src/rbac.js';
 import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
 import { REPO_ROOT } from '../../operator/tools/local/install.js';
-import { adminApi, uniqueName } from '../support/env.js';
+import { adminApi } from '../support/env.js';
 import {
   configEnvironmentNames,
   dryRunAll,
@@ -31,6 +31,7 @@ import {
   resourceType,
   type Container,
   type Manifest,
+  releaseNamespace,
 } from './support.js';
 
 const DATABASE_URL = 'postgres://workspace_operator:secret@postgres.db.svc:5432/workspaces';
@@ -38,15 +39,7 @@ const DATABASE_URL = 'postgres://workspace_operator:secret@postgres.db.svc:5432/
 let api: Api;
 const namespaces: string[] = [];
 
-/** A namespace of this test's own, enforcing Pod Security "restricted" as a careful platform team would. */
-async function releaseNamespace(): Promise<string> {
-  const ns = uniqueName('ship');
-  await api.create(Resources.Namespace, {
-    metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
-  });
-  namespaces.push(ns);
-  return ns;
-}
+const newReleaseNamespace = () => releaseNamespace(api, namespaces, 'ship');
 
 beforeAll(async () => {
   api = await adminApi();
@@ -83,7 +76,7 @@ describe('the Helm chart with default values', () => {
   let docs: Manifest[];
 
   beforeAll(async () => {
-    ns = await releaseNamespace();
+    ns = await newReleaseNamespace();
     docs = await render(release, ns);
   });
 
@@ -379,7 +372,7 @@ describe('the Helm chart with non-default values', () => {
     d.apiVersion.startsWith('cert-manager.io/') || d.apiVersion.startsWith('monitoring.coreos.com/');
 
   beforeAll(async () => {
-    ns = await releaseNamespace();
+    ns = await newReleaseNamespace();
     docs = await render(release, ns, values);
   });
 

@@ -8,7 +8,8 @@ import { parseAllDocuments, stringify } from 'yaml';
 import { binaryDirs } from '../../operator/tools/local/binaries.js';
 import { REPO_ROOT } from '../../operator/tools/local/install.js';
 import type { Api } from '../../operator/src/kube/api.js';
-import type { ResourceType } from '../../operator/src/kube/resources.js';
+import { Resources, type ResourceType } from '../../operator/src/kube/resources.js';
+import { uniqueName } from '../support/env.js';
 
 const run = promisify(execFile);
 
@@ -243,4 +244,17 @@ export function rbacRules(docs: Manifest[]): { role: string; rule: Record<string
         rule,
       })),
     );
+}
+
+/**
+ * A namespace of the test's own, enforcing Pod Security "restricted" as a careful platform team would; its name is
+ * pushed on `created`, for the test to delete after.
+ */
+export async function releaseNamespace(api: Api, created: string[], prefix: string): Promise<string> {
+  const ns = uniqueName(prefix);
+  await api.create(Resources.Namespace, {
+    metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } },
+  });
+  created.push(ns);
+  return ns;
 }

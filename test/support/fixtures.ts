@@ -155,3 +155,23 @@ export async function withWorkspaceConnection<T>(
     await client.end();
   }
 }
+
+/** Waits for an Event of `type` and `reason` on the named object (an Account's go to namespace `default`). */
+export async function waitEvent(
+  api: Api,
+  namespace: string,
+  name: string,
+  reason: string,
+  type: 'Normal' | 'Warning',
+): Promise<void> {
+  await eventually(`a ${type} Event ${reason} on ${name}`, async () => {
+    const events = (await api.list(Resources.Event, { namespace })).items as {
+      regarding: { name: string };
+      reason: string;
+      type: string;
+    }[];
+    return events.some((e) => e.regarding.name === name && e.reason === reason && e.type === type)
+      ? true
+      : undefined;
+  });
+}
