@@ -14,6 +14,7 @@ import {
   STAFF_CLUSTER_ROLE,
   workspaceClusterRoles,
 } from '../../operator/src/rbac.js';
+import { EXTERNAL_IPS_POLICY, admissionPolicies } from '../../operator/src/policies.js';
 import { DEFAULT_WORKSPACE_LIMIT_RANGE, DEFAULT_WORKSPACE_QUOTA } from '../../operator/src/config.js';
 import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
 
@@ -205,6 +206,9 @@ export class OperatorInstall extends Chart {
       ...workspaceClusterRoles(labels, { staff, client }),
     ]) {
       new ApiObject(this, role.metadata.name, role);
+    }
+    for (const policy of admissionPolicies(EXTERNAL_IPS_POLICY, labels)) {
+      new ApiObject(this, `${policy.kind.toLowerCase()}-${policy.metadata.name}`, policy);
     }
 
     const databaseSecret = kplus.Secret.fromSecretName(this, 'database-secret', secret.name);

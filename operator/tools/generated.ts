@@ -1,7 +1,13 @@
 import { stringify } from 'yaml';
 import { synthAgency, synthInstall } from '../../cdk8s/synth.js';
 import { KINDS } from '../src/api/v1alpha1/index.js';
-import { argoCdHealthPatch, CHART_DIR, chartCrdTemplate, chartRbacRules } from './chart.js';
+import {
+  argoCdHealthPatch,
+  CHART_DIR,
+  chartAdmissionPolicies,
+  chartCrdTemplate,
+  chartRbacRules,
+} from './chart.js';
 import { crdFileName, customResourceDefinition } from './crds.js';
 import { REPO_ROOT } from './local/install.js';
 
@@ -18,6 +24,7 @@ export function generatedFiles(): Map<string, string> {
   KINDS.forEach((def, i) => files.set(`crds/${crdFileName(def)}`, toYaml(crds[i])));
   files.set(`${CHART_DIR}/templates/crds.yaml`, chartCrdTemplate(crds));
   files.set(`${CHART_DIR}/files/rbac.yaml`, chartRbacRules());
+  files.set(`${CHART_DIR}/templates/admission-policies.yaml`, chartAdmissionPolicies());
   files.set('deploy/argocd-health.yaml', argoCdHealthPatch(REPO_ROOT));
   // The cdk8s app's output: the install manifests for users without Helm, and the example agency.
   files.set('deploy/install.yaml', synthInstall({ crds }));

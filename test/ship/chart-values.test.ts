@@ -130,10 +130,10 @@ describe('two releases side by side', () => {
     second = await release({ crds: { install: false } });
   });
 
-  it('share no cluster-wide name: ClusterRoles, the binding, the webhook configuration', () => {
+  it('share no cluster-wide name: ClusterRoles, the binding, the webhook configuration, the admission policy', () => {
     const names = (docs: Manifest[]) => clusterScoped(docs).map((d) => `${d.kind}/${d.metadata.name}`);
     const firstNames = names(first.docs).filter((n) => !n.startsWith('CustomResourceDefinition/'));
-    expect(firstNames).toHaveLength(7);
+    expect(firstNames).toHaveLength(9);
     expect(names(second.docs).filter((n) => firstNames.includes(n))).toEqual([]);
   });
 

@@ -96,6 +96,8 @@ describe('the Helm chart with default values', () => {
       'PodDisruptionBudget',
       'Service',
       'ServiceAccount',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
     ]);
     for (const doc of docs) {

@@ -52,6 +52,8 @@ describe('the install manifests the cdk8s app synthesizes (deploy/install.yaml)'
       'PodDisruptionBudget',
       'Service',
       'ServiceAccount',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
     ]);
     await dryRunAll(

@@ -72,6 +72,20 @@ export const Resources = {
     plural: 'customresourcedefinitions',
     namespaced: false,
   },
+  ValidatingAdmissionPolicy: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    kind: 'ValidatingAdmissionPolicy',
+    plural: 'validatingadmissionpolicies',
+    namespaced: false,
+  },
+  ValidatingAdmissionPolicyBinding: {
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    plural: 'validatingadmissionpolicybindings',
+    namespaced: false,
+  },
   ValidatingWebhookConfiguration: {
     group: 'admissionregistration.k8s.io',
     version: 'v1',

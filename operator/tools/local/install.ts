@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { Api } from '../../src/kube/api.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { Resources } from '../../src/kube/resources.js';
+import { EXTERNAL_IPS_POLICY, admissionPolicies } from '../../src/policies.js';
 import { projectClusterRoles } from '../../src/rbac.js';
 import { startControlPlane, type ControlPlane } from './controlplane.js';
 
@@ -48,9 +49,11 @@ export async function installCrds(api: Api, timeoutMs = 60_000): Promise<string[
 /** What the operator expects to find in a cluster besides itself: the CRDs and the account and workspace ClusterRoles. */
 export async function installPrerequisites(api: Api): Promise<void> {
   await installCrds(api);
-  for (const role of projectClusterRoles({ 'app.kubernetes.io/part-of': 'workspace-operator' })) {
-    await api.apply(Resources.ClusterRole, role);
-  }
+  const labels = { 'app.kubernetes.io/part-of': 'workspace-operator' };
+  for (const role of projectClusterRoles(labels)) await api.apply(Resources.ClusterRole, role);
+  const [policy, binding] = admissionPolicies(EXTERNAL_IPS_POLICY, labels);
+  await api.apply(Resources.ValidatingAdmissionPolicy, policy);
+  await api.apply(Resources.ValidatingAdmissionPolicyBinding, binding);
 }
 
 /**
