@@ -3,8 +3,9 @@ import { describeIssues } from '../../api/issues.js';
 import { ACCOUNT_NAME_PATTERN, AccountSpec } from '../../api/v1alpha1/account.js';
 import { Labels } from '../../api/v1alpha1/group.js';
 import type { AdmissionRequest } from '../review.js';
-import { teammatesOf, type WebhookView } from '../view.js';
+import { type WebhookView } from '../view.js';
 import { ReviewedObject, allowed, denied, plural, type Decision } from './decision.js';
+import { teammatesOf } from '../../domain/teammates.js';
 
 const RESERVED = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 

@@ -2,12 +2,9 @@ import { z } from 'zod';
 import { ObjectMeta } from '../../api/meta.js';
 import type { Verdict } from '../review.js';
 
-/** A person reserved for one population of one account, through the atomic point (see claims.ts). */
-export interface ClaimRequest {
-  account: string;
-  email: string;
-  population: 'staff' | 'client';
-}
+import type { ClaimRequest } from '../../domain/claims.js';
+
+export type { ClaimRequest };
 
 /** A validator's answer: the verdict, and the reservations to make before an allow stands. */
 export interface Decision extends Verdict {

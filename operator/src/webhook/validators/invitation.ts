@@ -2,8 +2,9 @@ import { canonicalEmail } from '../../api/email.js';
 import { describeIssues } from '../../api/issues.js';
 import { ClientInvitationSpec } from '../../api/v1alpha1/clientinvitation.js';
 import type { AdmissionRequest } from '../review.js';
-import { roleOf, teammatesOf, type WebhookView } from '../view.js';
+import { type WebhookView } from '../view.js';
 import { ReviewedObject, allowed, denied, type Decision } from './decision.js';
+import { roleOf, teammatesOf } from '../../domain/teammates.js';
 
 /** Invitations: into an existing workspace of the account, by an Owner or Admin, never for a teammate. */
 export async function validateInvitation(req: AdmissionRequest, view: WebhookView): Promise<Decision> {

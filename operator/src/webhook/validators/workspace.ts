@@ -2,8 +2,9 @@ import { describeIssues } from '../../api/issues.js';
 import { Annotations, WORKSPACE_FINALIZER } from '../../api/v1alpha1/group.js';
 import { SLUG_PATTERN, SLUG_RULE, WorkspaceSpec } from '../../api/v1alpha1/workspace.js';
 import type { AdmissionRequest } from '../review.js';
-import { roleOf, type WebhookView } from '../view.js';
+import { type WebhookView } from '../view.js';
 import { ReviewedObject, allowed, denied, plural, type Decision } from './decision.js';
+import { roleOf } from '../../domain/teammates.js';
 
 const SLUG = new RegExp(SLUG_PATTERN);
 

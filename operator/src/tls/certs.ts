@@ -9,7 +9,7 @@ import { sleep } from '../kube/informer.js';
 import { managedLabels } from '../kube/ownership.js';
 import { Resources } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { createAuthority, issueCertificate, type KeyPair } from '../tls/pki.js';
+import { createAuthority, issueCertificate, type KeyPair } from './pki.js';
 
 /** What the HTTPS server serves with, and the CA bundle the API server must trust. */
 export interface ServingMaterial {
