@@ -78,8 +78,8 @@ export class Serving {
             log,
           });
     const claims = new Claims(api, config.namespace);
+    const webhook = await Webhook.start({ ...opts, claims }, () => certificates.current());
     const material = await certificates.current();
-    const webhook = await Webhook.start({ ...opts, claims }, material);
     const accept = await AcceptEndpoint.start({ ...opts, claims }, material).catch(async (err: unknown) => {
       await webhook.stop();
       throw err;

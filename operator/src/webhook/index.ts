@@ -39,7 +39,11 @@ export class Webhook {
     readonly port: number,
   ) {}
 
-  static async start(opts: WebhookOptions, material: ServingMaterial): Promise<Webhook> {
+  /**
+   * Starts the listener. The serving material is asked for last, right before listening: getting it publishes the
+   * CA bundle, after which the API server calls, so nothing slow (who the operator is, the client CA) comes between.
+   */
+  static async start(opts: WebhookOptions, material: () => Promise<ServingMaterial>): Promise<Webhook> {
     const { config, api, caches, log } = opts;
     const self = await whoAmI(api);
     const clientCa = config.webhook.clientCaFile
@@ -54,7 +58,7 @@ export class Webhook {
       port: config.webhook.port,
       clientAuth: clientCa && { ca: await clientCa.current(), names: config.webhook.clientNames },
     });
-    const port = await server.start(material);
+    const port = await server.start(await material());
     if (clientCa) {
       clientCa.on((ca) => server.reloadClientCa(ca));
       void clientCa.run(opts.signal);
