@@ -68,7 +68,7 @@ async function acceptInvitation(email: string): Promise<void> {
     const req = https.request(
       {
         host: '127.0.0.1',
-        port: operator.webhook!.port,
+        port: operator.webhook!.acceptPort,
         path: '/accept',
         method: 'POST',
         ca,
