@@ -15,6 +15,7 @@ import { errorMessage, isCode, terminal } from '../../errors.js';
 import { acceptLink, type Mailer } from '../../domain/invitations.js';
 import { newToken } from '../../domain/tokens.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
+import type { EventType } from '../../kube/events.js';
 import { Resources } from '../../kube/resources.js';
 import type { Logger } from '../../log.js';
 import type { ControllerContext } from '../context.js';
@@ -68,23 +69,15 @@ export class InvitationReconciler implements Reconciler {
     const base: Status = { ...status, email: email.ok ? email.email : undefined };
 
     if (spec.revoked) {
-      const { tokenHash: _gone, ...rest } = base;
-      const changed = status.phase !== 'Revoked';
-      await this.write(obj, { ...rest, phase: 'Revoked' }, [
-        ...readyConditions(
-          Reason.Revoked,
-          'The invitation was revoked; its link no longer works and a client it admitted lost access',
-        ),
-        accepted('False', Reason.Revoked, 'Revoked'),
-      ]);
-      if (changed)
-        this.ctx.events.emit(
-          obj,
-          'Normal',
-          Reason.Revoked,
-          'Revoke',
-          `Invitation for workspace ${spec.workspace} revoked`,
-        );
+      const message =
+        'The invitation was revoked; its link no longer works and a client it admitted lost access';
+      await this.end(
+        obj,
+        base,
+        'Revoked',
+        [...readyConditions(Reason.Revoked, message), accepted('False', Reason.Revoked, 'Revoked')],
+        ['Normal', Reason.Revoked, 'Revoke', `Invitation for workspace ${spec.workspace} revoked`],
+      );
       return;
     }
     if (status.phase === 'Accepted') {
@@ -119,23 +112,20 @@ export class InvitationReconciler implements Reconciler {
     if (delivered) {
       const expiresAt = status.expiresAt ? new Date(status.expiresAt) : now;
       if (now >= expiresAt) {
-        const { tokenHash: _gone, ...rest } = base;
-        const changed = status.phase !== 'Expired';
-        await this.write(obj, { ...rest, phase: 'Expired' }, [
-          ...stalledConditions(
-            Reason.Expired,
-            `The link expired at ${expiresAt.toISOString()}; raise spec.resendRevision to send a new one`,
-          ),
-          accepted('False', Reason.Expired, 'Expired before it was accepted'),
-        ]);
-        if (changed)
-          this.ctx.events.emit(
-            obj,
-            'Warning',
-            Reason.Expired,
-            'Expire',
-            `The invitation link expired at ${expiresAt.toISOString()}`,
-          );
+        const at = expiresAt.toISOString();
+        await this.end(
+          obj,
+          base,
+          'Expired',
+          [
+            ...stalledConditions(
+              Reason.Expired,
+              `The link expired at ${at}; raise spec.resendRevision to send a new one`,
+            ),
+            accepted('False', Reason.Expired, 'Expired before it was accepted'),
+          ],
+          ['Warning', Reason.Expired, 'Expire', `The invitation link expired at ${at}`],
+        );
         return;
       }
       await this.write(obj, { ...base, phase: 'Pending' }, [
@@ -212,13 +202,30 @@ export class InvitationReconciler implements Reconciler {
     reason: string,
     message: string,
   ): Promise<never> {
-    const { tokenHash: _gone, ...rest } = status;
-    if (status.phase !== 'Rejected') this.ctx.events.emit(obj, 'Warning', reason, 'Reject', message);
-    await this.write(obj, { ...rest, phase: 'Rejected' }, [
-      ...stalledConditions(reason, message),
-      accepted('False', reason, message),
-    ]);
+    await this.end(
+      obj,
+      status,
+      'Rejected',
+      [...stalledConditions(reason, message), accepted('False', reason, message)],
+      ['Warning', reason, 'Reject', message],
+    );
     throw terminal(message);
+  }
+
+  /**
+   * An end state (revoked, expired, rejected): the link stops working, since its hash goes, and the transition into
+   * it is told once, in an Event.
+   */
+  private async end(
+    obj: InvitationObject,
+    status: Status,
+    phase: 'Revoked' | 'Expired' | 'Rejected',
+    conditions: ConditionInput[],
+    [type, reason, action, note]: [EventType, string, string, string],
+  ): Promise<void> {
+    const { tokenHash: _gone, ...rest } = status;
+    await this.write(obj, { ...rest, phase }, conditions);
+    if (obj.status?.phase !== phase) this.ctx.events.emit(obj, type, reason, action, note);
   }
 
   /**
