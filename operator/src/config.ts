@@ -9,30 +9,21 @@ import { QUANTITY, quantityValue } from './api/quantity.js';
  * start-up; a bad value stops the operator with one message per variable that names it and says the rule.
  */
 
-const port = (fallback: number) =>
+/** A whole number from `min` to `max`, `fallback` when unset; `what` names it in the error. */
+const wholeNumber = (what: string, min: number, max: number, fallback: number) =>
   z.coerce
-    .number({ message: 'must be a port number' })
+    .number({ message: `must be ${what}` })
     .int('must be a whole number')
-    .min(0, 'must be from 0 to 65535')
-    .max(65535, 'must be from 0 to 65535')
+    .min(min, `must be from ${min} to ${max}`)
+    .max(max, `must be from ${min} to ${max}`)
     .default(fallback);
 
-const positiveInt = (fallback: number, max: number) =>
-  z.coerce
-    .number({ message: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, `must be from 1 to ${max}`)
-    .max(max, `must be from 1 to ${max}`)
-    .default(fallback);
+const port = (fallback: number) => wholeNumber('a port number', 0, 65535, fallback);
+
+const positiveInt = (fallback: number, max: number) => wholeNumber('a number', 1, max, fallback);
 
 /** Zero switches the setting off. */
-const seconds = (fallback: number, max: number) =>
-  z.coerce
-    .number({ message: 'must be a number of seconds' })
-    .int('must be a whole number')
-    .min(0, `must be from 0 to ${max}`)
-    .max(max, `must be from 0 to ${max}`)
-    .default(fallback);
+const seconds = (fallback: number, max: number) => wholeNumber('a number of seconds', 0, max, fallback);
 
 const bool = (fallback: boolean) =>
   z
