@@ -5,16 +5,13 @@ import { setupClaims } from './controllers/claims/setup.js';
 import type { ControllerContext, SetupContext } from './controllers/context.js';
 import { setupInvitation } from './controllers/invitation/setup.js';
 import { setupWorkspace } from './controllers/workspace/setup.js';
-import type { Database } from './db/database.js';
-import type { TenantInventory } from './db/inventory.js';
-import { healthHandler, listen, metricsHandler } from './http.js';
 import { createMailer, type Mailer } from './invitations/mailer.js';
 import type { Api } from './kube/api.js';
 import type { KubeClient } from './kube/client.js';
 import { Controller } from './kube/controller.js';
 import { sleep } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
-import { DatabaseHealth } from './manager/database-health.js';
+import { DatabaseHealth, serveHealth } from './manager/health.js';
 import { DriftChecks } from './manager/drift.js';
 import { Serving } from './manager/serving.js';
 import { buildShared, type SharedOptions } from './manager/shared.js';
@@ -54,8 +51,8 @@ export class Operator {
     // Every informer, sleep and watch listens on the one stop signal.
     setMaxListeners(0, this.abort.signal);
     this.shared = buildShared(opts);
-    this.database = new DatabaseHealth(this.db, this.inventory, log);
-    this.drift = new DriftChecks(this.inventory, {
+    this.database = new DatabaseHealth(this.shared.db, this.shared.inventory, log);
+    this.drift = new DriftChecks(this.shared.inventory, {
       intervalMs: config.database.driftCheckIntervalMs,
       isLeader: () => this.isLeader,
       log,
@@ -98,12 +95,6 @@ export class Operator {
   get api(): Api {
     return this.shared.api;
   }
-  get db(): Database {
-    return this.shared.db;
-  }
-  get inventory(): TenantInventory {
-    return this.shared.inventory;
-  }
   get caches(): Caches {
     return this.shared.caches;
   }
@@ -122,30 +113,13 @@ export class Operator {
   private async run(): Promise<void> {
     const { config, log } = this.opts;
     const signal = this.abort.signal;
-    const health = await listen(
-      healthHandler([
-        { name: 'informers', ok: () => this.synced },
-        { name: 'webhook', ok: () => !config.webhook.enabled || this.webhook !== undefined },
-        // Admission needs no database: an outage of it slows provisioning, never the webhook.
-        {
-          name: 'database',
-          ok: () => this.database.ready(),
-          detail: () => this.database.problem,
-          informational: true,
-        },
-        { name: 'controllers', ok: () => this.controllersStarted, informational: true },
-      ]),
-      config.http.bindAddress,
-      config.http.healthPort,
-    );
-    const metrics = await listen(
-      metricsHandler(this.metrics),
-      config.http.bindAddress,
-      config.http.metricsPort,
-    );
-    this.servers.push(health, metrics);
-    this.healthPort = health.port;
-    this.metricsPort = metrics.port;
+    const served = await serveHealth(config, this.metrics, this.database, {
+      synced: () => this.synced,
+      serving: () => !config.webhook.enabled || this.webhook !== undefined,
+      controllersStarted: () => this.controllersStarted,
+    });
+    this.servers.push(...served.servers);
+    ({ healthPort: this.healthPort, metricsPort: this.metricsPort } = served);
 
     for (const informer of Object.values(this.caches)) this.background.push(informer.run(signal));
     this.background.push(this.database.connect(signal), this.drift.run(signal));
@@ -165,13 +139,13 @@ export class Operator {
       });
       this.background.push(serving.then((s) => (this.webhook = s)));
     }
-    log.info({ healthPort: health.port, metricsPort: metrics.port }, 'operator started');
+    log.info({ healthPort: this.healthPort, metricsPort: this.metricsPort }, 'operator started');
   }
 
   /** Once the caches are synced and the tenant inventory loaded, the controllers may act on what they read. */
   private async startControllers(signal: AbortSignal): Promise<void> {
     await Promise.all(Object.values(this.caches).map((i) => i.waitForSync(signal)));
-    while (!signal.aborted && !this.inventory.isLoaded) await sleep(100, signal);
+    while (!signal.aborted && !this.shared.inventory.isLoaded) await sleep(100, signal);
     if (signal.aborted) return;
     this.controllersStarted = true;
     this.opts.log.info('starting controllers');
@@ -194,7 +168,7 @@ export class Operator {
     await Promise.allSettled(this.background);
     await this.webhook?.stop();
     await Promise.all(this.servers.map((s) => s.close()));
-    await this.db.close();
+    await this.shared.db.close();
     this.opts.kube.close();
     this.opts.log.info('stopped');
   }

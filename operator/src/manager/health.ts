@@ -1,9 +1,12 @@
+import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { TenantInventory } from '../db/inventory.js';
 import { errorMessage, isCode } from '../errors.js';
 import type { Reconciler } from '../kube/controller.js';
 import { sleep } from '../kube/informer.js';
+import { healthHandler, listen, metricsHandler } from '../http.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 
 const RETRY_MS = 2_000;
 
@@ -84,4 +87,39 @@ export class DatabaseHealth {
     }
     return this.healthy;
   }
+}
+
+export interface HealthState {
+  /** Every cache synced. */
+  synced(): boolean;
+  /** The webhook serves (or is not enabled). */
+  serving(): boolean;
+  controllersStarted(): boolean;
+}
+
+/**
+ * The health and metrics servers. /readyz gates on the informers and the webhook; the database and the
+ * controllers are reported but informational: a replica whose database is down still answers admission reviews,
+ * and a replica that does not lead runs no controllers.
+ */
+export async function serveHealth(
+  config: Config,
+  metrics: Metrics,
+  database: DatabaseHealth,
+  state: HealthState,
+): Promise<{ healthPort: number; metricsPort: number; servers: { close(): Promise<void> }[] }> {
+  const { bindAddress } = config.http;
+  const health = await listen(
+    healthHandler([
+      { name: 'informers', ok: state.synced },
+      { name: 'webhook', ok: state.serving },
+      // Admission needs no database: an outage of it slows provisioning, never the webhook.
+      { name: 'database', ok: () => database.ready(), detail: () => database.problem, informational: true },
+      { name: 'controllers', ok: state.controllersStarted, informational: true },
+    ]),
+    bindAddress,
+    config.http.healthPort,
+  );
+  const served = await listen(metricsHandler(metrics), bindAddress, config.http.metricsPort);
+  return { healthPort: health.port, metricsPort: served.port, servers: [health, served] };
 }
