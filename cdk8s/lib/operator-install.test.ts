@@ -76,6 +76,8 @@ describe('OperatorInstall', () => {
       'CustomResourceDefinition',
       'ClusterRole',
       'ClusterRoleBinding',
+      'ValidatingAdmissionPolicy',
+      'ValidatingAdmissionPolicyBinding',
       'ValidatingWebhookConfiguration',
     ]);
     for (const doc of docs) {

@@ -1,8 +1,22 @@
 import { Annotations, Labels } from './api/v1alpha1/group.js';
 import type { Config } from './config.js';
-import { MANAGERS_BINDING, MEMBERS_BINDING, QUOTA_NAME } from './controllers/account/desired.js';
-import type { Caches } from './controllers/context.js';
+import { workspaceNamespace } from './db/names.js';
+import type { Api } from './kube/api.js';
+import { z } from 'zod';
+import { AccountSpec, AccountStatus } from './api/v1alpha1/account.js';
+import { ClientInvitationSpec, ClientInvitationStatus } from './api/v1alpha1/clientinvitation.js';
+import { WorkspaceSpec, WorkspaceStatus } from './api/v1alpha1/workspace.js';
+import { ClaimData } from './domain/claims.js';
+import { Informer, type CachedObject, type InformerOptions } from './kube/informer.js';
+import { typedChild, typedKind, type Typed } from './kube/typed.js';
+import { MANAGED_SELECTOR } from './kube/ownership.js';
+import { Resources, type ResourceType } from './kube/resources.js';
+import type { Logger } from './log.js';
+import { CLAIM_COMPONENT } from './domain/claims.js';
 import {
+  MANAGERS_BINDING,
+  MEMBERS_BINDING,
+  QUOTA_NAME,
   CLIENTS_BINDING,
   CREDENTIAL_KEYS,
   LIMIT_RANGE,
@@ -10,14 +24,7 @@ import {
   RESOURCE_QUOTA,
   SECRET_NAME,
   STAFF_BINDING,
-} from './controllers/workspace/desired.js';
-import { workspaceNamespace } from './db/names.js';
-import type { Api } from './kube/api.js';
-import { Informer, type CachedObject } from './kube/informer.js';
-import { MANAGED_SELECTOR } from './kube/ownership.js';
-import { Resources, type ResourceType } from './kube/resources.js';
-import type { Logger } from './log.js';
-import { CLAIM_COMPONENT } from './webhook/claims.js';
+} from './domain/children.js';
 
 /**
  * What the operator keeps in memory, and why it is bounded whatever tenants do. Staff can create and label objects
@@ -129,46 +136,109 @@ export function isOperatorChild(obj: CachedObject): boolean {
   return CHILD_NAMES[obj.kind]?.[place].includes(obj.metadata.name) ?? false;
 }
 
+/** What the cache keeps of the operator's own kinds, typed. */
+export type AccountObject = Typed<AccountSpec, AccountStatus>;
+export type WorkspaceObject = Typed<WorkspaceSpec, WorkspaceStatus>;
+export type InvitationObject = Typed<ClientInvitationSpec, ClientInvitationStatus>;
+
+/** Every field a child's fields parse to when they are not what the operator writes. */
+const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
+const Strings = z.record(z.string(), z.string());
+
+const parseAccount = typedKind(AccountSpec, AccountStatus);
+const parseWorkspace = typedKind(WorkspaceSpec, WorkspaceStatus);
+const parseInvitation = typedKind(ClientInvitationSpec, ClientInvitationStatus);
+const parseSecret = typedChild(z.object({ data: lenient(Strings) }));
+const parseQuota = typedChild(
+  z.object({
+    spec: lenient(z.looseObject({ hard: lenient(z.record(z.string(), z.unknown())) })),
+    status: lenient(z.looseObject({ hard: lenient(Strings), used: lenient(Strings) })),
+  }),
+);
+const parseLimitRange = typedChild(
+  z.object({ spec: lenient(z.looseObject({ limits: lenient(z.array(z.record(z.string(), z.unknown()))) })) }),
+);
+const parseRoleBinding = typedChild(
+  z.object({ roleRef: lenient(z.looseObject({ kind: z.string(), name: z.string() })) }),
+);
+const parseClaim = typedChild(z.object({ data: lenient(ClaimData) }));
+
+export type SecretObject = ReturnType<typeof parseSecret>;
+export type ClaimObject = ReturnType<typeof parseClaim>;
+
+/** The informers the controllers read from; children are those labelled as managed by the operator. */
+export interface Caches {
+  accounts: Informer<AccountObject>;
+  workspaces: Informer<WorkspaceObject>;
+  invitations: Informer<InvitationObject>;
+  namespaces: Informer;
+  roleBindings: Informer<ReturnType<typeof parseRoleBinding>>;
+  networkPolicies: Informer;
+  secrets: Informer<SecretObject>;
+  quotas: Informer<ReturnType<typeof parseQuota>>;
+  limitRanges: Informer<ReturnType<typeof parseLimitRange>>;
+  /** The staff/client claims, ConfigMaps in the operator's namespace. */
+  claims: Informer<ClaimObject>;
+}
+
 /** The operator's informers: its own kinds (by the configured selector) and the children it makes. */
 export function buildCaches(api: Api, config: Config, log: Logger): Caches {
-  // List items of built-in kinds carry no kind, and the policy reads it: children are given theirs on arrival.
-  const informer = (
+  const informer = <T extends CachedObject>(
     resource: ResourceType,
     labelSelector: string | undefined,
-    policy: Pick<ConstructorParameters<typeof Informer>[2], 'admit' | 'trim' | 'namespace'> = {},
+    parse: (obj: CachedObject) => T,
+    policy: Pick<InformerOptions, 'admit' | 'trim' | 'namespace'> = {},
   ) =>
-    new Informer(api, resource, {
+    new Informer<T>(api, resource, {
       labelSelector,
       watchTimeoutSeconds: config.watchTimeoutSeconds,
       log: log.child({ component: 'informer', kind: resource.kind }),
       trim: trimObject,
+      parse,
       ...policy,
     });
   const isWebhookSecret = (o: CachedObject) =>
     o.kind === 'Secret' &&
     o.metadata.namespace === config.namespace &&
     o.metadata.name === config.webhook.secretName;
-  const child = (resource: ResourceType) =>
-    informer(resource, MANAGED_SELECTOR, {
+  // List items of built-in kinds carry no kind, and the policy reads it: children are given theirs on arrival.
+  const child = <T extends CachedObject>(resource: ResourceType, parse: (obj: CachedObject) => T) =>
+    informer(resource, MANAGED_SELECTOR, parse, {
       admit: (o) => {
         const typed = { ...o, kind: resource.kind };
         return isOperatorChild(typed) || isWebhookSecret(typed);
       },
       trim: (o) => trimChild({ ...o, kind: resource.kind }),
     });
+  const untyped = (o: CachedObject) => o;
   const own = config.watchLabelSelector;
   return {
-    accounts: informer(Resources.Account, own),
-    workspaces: informer(Resources.Workspace, own),
-    invitations: informer(Resources.ClientInvitation, own),
-    namespaces: child(Resources.Namespace),
-    roleBindings: child(Resources.RoleBinding),
-    networkPolicies: child(Resources.NetworkPolicy),
-    secrets: child(Resources.Secret),
-    quotas: child(Resources.ResourceQuota),
-    limitRanges: child(Resources.LimitRange),
-    claims: informer(Resources.ConfigMap, `${MANAGED_SELECTOR},${Labels.component}=${CLAIM_COMPONENT}`, {
-      namespace: config.namespace,
-    }),
+    accounts: informer(Resources.Account, own, parseAccount),
+    workspaces: informer(Resources.Workspace, own, parseWorkspace),
+    invitations: informer(Resources.ClientInvitation, own, parseInvitation),
+    namespaces: child(Resources.Namespace, untyped),
+    roleBindings: child(Resources.RoleBinding, parseRoleBinding),
+    networkPolicies: child(Resources.NetworkPolicy, untyped),
+    secrets: child(Resources.Secret, parseSecret),
+    quotas: child(Resources.ResourceQuota, parseQuota),
+    limitRanges: child(Resources.LimitRange, parseLimitRange),
+    claims: informer(
+      Resources.ConfigMap,
+      `${MANAGED_SELECTOR},${Labels.component}=${CLAIM_COMPONENT}`,
+      parseClaim,
+      { namespace: config.namespace },
+    ),
   };
+}
+
+/** The informers of the children the operator makes, whose changes by others bring their owner back. */
+export function childInformers(caches: Caches): Informer[] {
+  return [
+    caches.namespaces,
+    caches.roleBindings,
+    caches.networkPolicies,
+    caches.secrets,
+    caches.quotas,
+    caches.limitRanges,
+  ];
 }

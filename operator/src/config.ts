@@ -9,8 +9,8 @@ import { QUANTITY, quantityValue } from './api/quantity.js';
  * start-up; a bad value stops the operator with one message per variable that names it and says the rule.
  */
 
-/** A whole number from `min` to `max`; `what` names it in the message when it is not a number at all. */
-const wholeNumber = (fallback: number, min: number, max: number, what = 'a number') =>
+/** A whole number from `min` to `max`, `fallback` when unset; `what` names it in the error. */
+const wholeNumber = (what: string, min: number, max: number, fallback: number) =>
   z.coerce
     .number({ message: `must be ${what}` })
     .int('must be a whole number')
@@ -18,10 +18,12 @@ const wholeNumber = (fallback: number, min: number, max: number, what = 'a numbe
     .max(max, `must be from ${min} to ${max}`)
     .default(fallback);
 
-const port = (fallback: number) => wholeNumber(fallback, 0, 65535, 'a port number');
-const positiveInt = (fallback: number, max: number) => wholeNumber(fallback, 1, max);
+const port = (fallback: number) => wholeNumber('a port number', 0, 65535, fallback);
+
+const positiveInt = (fallback: number, max: number) => wholeNumber('a number', 1, max, fallback);
+
 /** Zero switches the setting off. */
-const seconds = (fallback: number, max: number) => wholeNumber(fallback, 0, max, 'a number of seconds');
+const seconds = (fallback: number, max: number) => wholeNumber('a number of seconds', 0, max, fallback);
 
 const bool = (fallback: boolean) =>
   z

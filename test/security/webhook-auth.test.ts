@@ -15,7 +15,7 @@ import { Resources } from '../../operator/src/kube/resources.js';
 import type { Operator } from '../../operator/src/operator.js';
 import { createAuthority, issueCertificate } from '../../operator/src/tls/pki.js';
 import { createLogger } from '../../operator/src/log.js';
-import { CLAIM_COMPONENT } from '../../operator/src/webhook/claims.js';
+import { CLAIM_COMPONENT } from '../../operator/src/domain/claims.js';
 import { WebhookServer } from '../../operator/src/webhook/server.js';
 import type { WebhookView } from '../../operator/src/webhook/view.js';
 import { adminApi, eventually, rejection, uniqueName } from '../support/env.js';

@@ -6,12 +6,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  LIMIT_RANGE,
-  NETWORK_POLICY,
-  RESOURCE_QUOTA,
-  STAFF_BINDING,
-} from '../../operator/src/controllers/workspace/desired.js';
 import { workspaceNamespace } from '../../operator/src/db/names.js';
 import { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
@@ -23,6 +17,12 @@ import { createAccount, createWorkspace, waitReady } from '../support/fixtures.j
 import { SHARD_LABEL } from '../support/operator.js';
 import { TestSmtpServer, tokenOf } from '../support/smtp.js';
 import { postAccept, startOperatorWithWebhook } from '../support/webhook.js';
+import {
+  LIMIT_RANGE,
+  NETWORK_POLICY,
+  RESOURCE_QUOTA,
+  STAFF_BINDING,
+} from '../../operator/src/domain/children.js';
 
 const shard = uniqueName('isolation');
 const acme = `${shard}-acme`;

@@ -3,7 +3,7 @@ import { workspaceNamespace } from '../../operator/src/db/names.js';
 import { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import type { Operator } from '../../operator/src/operator.js';
-import { claimName } from '../../operator/src/webhook/claims.js';
+import { claimName } from '../../operator/src/domain/claims.js';
 import { freePort } from '../../operator/tools/local/processes.js';
 import { adminApi, eventually, rejection, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, waitReady } from '../support/fixtures.js';

@@ -11,7 +11,7 @@ import {
   FileCertificates,
   SelfSignedCertificates,
   type ServingMaterial,
-} from '../../operator/src/webhook/certs.js';
+} from '../../operator/src/tls/certs.js';
 import { webhookConfiguration } from '../../operator/src/webhook/configuration.js';
 import { adminApi, eventually, uniqueName } from '../support/env.js';
 

@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Api } from '../../operator/src/kube/api.js';
 import type { Operator } from '../../operator/src/operator.js';
-import type { SelfSignedCertificates } from '../../operator/src/webhook/certs.js';
+import type { SelfSignedCertificates } from '../../operator/src/tls/certs.js';
 import { MAX_BODY_BYTES } from '../../operator/src/webhook/server.js';
 import { fuzzCases } from '../../operator/tools/fuzz/reviews.js';
 import { Resources } from '../../operator/src/kube/resources.js';

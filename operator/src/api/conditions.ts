@@ -5,6 +5,59 @@ export const Ready = 'Ready';
 export const Reconciling = 'Reconciling';
 export const Stalled = 'Stalled';
 
+/** Conditions of one kind, beside the three summary ones. */
+export const PlanResolved = 'PlanResolved';
+export const OrphansFound = 'OrphansFound';
+export const NamespaceReady = 'NamespaceReady';
+export const AccessReady = 'AccessReady';
+export const CredentialsReady = 'CredentialsReady';
+export const DatabaseReady = 'DatabaseReady';
+export const Delivered = 'Delivered';
+export const Accepted = 'Accepted';
+
+/**
+ * Every reason a condition of this operator carries (CamelCase, for programs: GitOps health checks, alerts and
+ * tests match on them). Also the reasons of the Events that report the same transitions.
+ */
+export const Reason = {
+  // Every kind
+  InvalidSpec: 'InvalidSpec',
+  Provisioning: 'Provisioning',
+  Provisioned: 'Provisioned',
+  ProvisioningFailed: 'ProvisioningFailed',
+  // Account
+  PlanFound: 'PlanFound',
+  NoPlan: 'NoPlan',
+  UnknownPlan: 'UnknownPlan',
+  NamespaceConflict: 'NamespaceConflict',
+  QuotaPending: 'QuotaPending',
+  /** An account whose workspaces outnumber its plan, or a workspace waiting for a place in it. */
+  OverPlanLimit: 'OverPlanLimit',
+  None: 'None',
+  WorkspaceGone: 'WorkspaceGone',
+  // Workspace
+  AccountNotReady: 'AccountNotReady',
+  Created: 'Created',
+  Granted: 'Granted',
+  SecretWritten: 'SecretWritten',
+  DatabaseUnavailable: 'DatabaseUnavailable',
+  Conflict: 'Conflict',
+  Deleting: 'Deleting',
+  CleanupFailed: 'CleanupFailed',
+  // ClientInvitation
+  Sending: 'Sending',
+  Sent: 'Sent',
+  SendFailed: 'SendFailed',
+  MailNotConfigured: 'MailNotConfigured',
+  Pending: 'Pending',
+  Accepted: 'Accepted',
+  Revoked: 'Revoked',
+  Expired: 'Expired',
+  TeammateEmail: 'TeammateEmail',
+  WorkspaceNotFound: 'WorkspaceNotFound',
+} as const;
+export type Reason = (typeof Reason)[keyof typeof Reason];
+
 export type ConditionStatus = Condition['status'];
 
 export interface ConditionInput {

@@ -1,25 +1,11 @@
+import type { Caches } from '../caches.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { TenantInventory } from '../db/inventory.js';
 import type { Api } from '../kube/api.js';
+import type { Controller, Reconciler } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
-import type { Informer } from '../kube/informer.js';
-import type { OrphanReport } from './account/orphans.js';
-
-/** The informers the controllers read from; children are those labelled as managed by the operator. */
-export interface Caches {
-  accounts: Informer;
-  workspaces: Informer;
-  invitations: Informer;
-  namespaces: Informer;
-  roleBindings: Informer;
-  networkPolicies: Informer;
-  secrets: Informer;
-  quotas: Informer;
-  limitRanges: Informer;
-  /** The staff/client claims, ConfigMaps in the operator's namespace. */
-  claims: Informer;
-}
+import type { Metrics } from '../metrics.js';
 
 /** What every reconciler works with. */
 export interface ControllerContext {
@@ -29,7 +15,23 @@ export interface ControllerContext {
   config: Config;
   caches: Caches;
   events: EventRecorder;
-  /** What the last scan found left behind by workspaces that are gone, per account. */
-  orphans: OrphanReport;
+  metrics: Metrics;
   now(): Date;
+}
+
+/**
+ * What the manager gives a kind's setup (controller-runtime's SetupWithManager): the shared pieces, a controller
+ * for its reconciler, and the hooks of the manager's life a kind may need.
+ */
+export interface SetupContext extends ControllerContext {
+  /** The controller of a reconciler: its work queue and workers, started when this replica leads. */
+  controller(reconciler: Reconciler): Controller;
+  /** Runs after each drift check has re-read the tenant inventory (leader only). */
+  onDriftCheck(check: () => void): void;
+  /** Runs when the controllers start, before their workers take the first key. */
+  onStart(hook: () => void): void;
+  /** Whether every cache has synced. */
+  synced(): boolean;
+  /** Ends with the manager. */
+  signal: AbortSignal;
 }

@@ -1,6 +1,6 @@
 import type { Logger } from '../log.js';
-import type { ServingMaterial } from '../webhook/certs.js';
-import { HttpsServer } from '../webhook/https-server.js';
+import type { ServingMaterial } from '../tls/certs.js';
+import { HttpsServer } from '../tls/https-server.js';
 import type { AcceptHandler } from './accept.js';
 import { RateLimiter, type RateLimits } from './rate-limit.js';
 

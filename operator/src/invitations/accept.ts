@@ -1,22 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { readyConditions, setConditions } from '../api/conditions.js';
+import { Accepted, Reason, readyConditions } from '../api/conditions.js';
 import { canonicalEmail } from '../api/email.js';
-import type { Condition } from '../api/meta.js';
-import { AccountSpec } from '../api/v1alpha1/account.js';
-import { ClientInvitationSpec, ClientInvitationStatus } from '../api/v1alpha1/clientinvitation.js';
-import type { Caches } from '../controllers/context.js';
-import { AcceptedCondition } from '../controllers/invitation/reconcile.js';
+import type { Caches, InvitationObject } from '../caches.js';
 import { errorMessage, isCode } from '../errors.js';
+import { StatusWriter } from '../kube/status.js';
 import type { Api } from '../kube/api.js';
 import type { EventRecorder } from '../kube/events.js';
-import type { CachedObject } from '../kube/informer.js';
 import { Resources } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { conflictMessage, type Claims } from '../webhook/claims.js';
-import { send } from '../webhook/https-server.js';
-import { teammatesOf } from '../webhook/view.js';
+import { conflictMessage, type Claims } from '../domain/claims.js';
+import { send } from '../tls/https-server.js';
 import type { TokenIndex } from './token-index.js';
-import { TOKEN_PATTERN, hashToken, sameHash } from './token.js';
+import { TOKEN_PATTERN, hashToken, sameHash } from '../domain/tokens.js';
+import { teammatesOf } from '../domain/teammates.js';
 
 export interface AcceptResult {
   status: number;
@@ -62,9 +58,16 @@ const fail = (status: number, outcome: AcceptResult['outcome'], message: string)
  * workspace controller then grants the client read access to the workspace's namespace alone.
  */
 export class AcceptHandler {
-  constructor(private readonly deps: AcceptDeps) {}
+  private readonly status: StatusWriter<InvitationObject>;
 
-  private find(hash: string): CachedObject | undefined {
+  constructor(private readonly deps: AcceptDeps) {
+    const { api, caches, now } = deps;
+    this.status = new StatusWriter(api, caches.invitations, Resources.ClientInvitation, now, {
+      optimistic: true,
+    });
+  }
+
+  private find(hash: string): InvitationObject | undefined {
     const key = this.deps.tokens.lookup(hash);
     return key === undefined ? undefined : this.deps.caches.invitations.get(key);
   }
@@ -95,13 +98,13 @@ export class AcceptHandler {
     }
     const ref = { namespace: cached.metadata.namespace, name: cached.metadata.name };
     // Decide on the object as the API server has it now, not on the cache.
-    const live = (await this.deps.api.get(Resources.ClientInvitation, ref)) as CachedObject | undefined;
-    const status = ClientInvitationStatus.safeParse(live?.status ?? {}).data ?? {};
-    const spec = ClientInvitationSpec.safeParse(live?.spec);
+    const live = this.deps.caches.invitations.parse(await this.deps.api.get(Resources.ClientInvitation, ref));
+    const status = live?.status ?? {};
+    const spec = live?.spec;
     if (
       !live ||
       live.metadata.deletionTimestamp ||
-      !spec.success ||
+      !spec ||
       !status.tokenHash ||
       !sameHash(status.tokenHash, hash)
     ) {
@@ -112,8 +115,8 @@ export class AcceptHandler {
       );
     }
     const account = live.metadata.namespace ?? '';
-    const where = { workspace: spec.data.workspace, account };
-    if (spec.data.revoked || status.phase === 'Revoked')
+    const where = { workspace: spec.workspace, account };
+    if (spec.revoked || status.phase === 'Revoked')
       return { ...fail(410, 'revoked', 'This invitation was revoked.'), ...where };
     if (status.phase === 'Accepted')
       return {
@@ -134,11 +137,12 @@ export class AcceptHandler {
     if (status.phase !== 'Pending')
       return { ...fail(410, 'gone', 'This invitation cannot be accepted.'), ...where };
 
-    const email = canonicalEmail(spec.data.email);
+    const email = canonicalEmail(spec.email);
     if (!email.ok) return { ...fail(410, 'gone', 'This invitation cannot be accepted.'), ...where };
-    const liveAccount = (await this.deps.api.get(Resources.Account, { name: account })) as
-      { spec?: unknown } | undefined;
-    if (teammatesOf(AccountSpec.safeParse(liveAccount?.spec).data).has(email.email)) {
+    const liveAccount = this.deps.caches.accounts.parse(
+      await this.deps.api.get(Resources.Account, { name: account }),
+    );
+    if (teammatesOf(liveAccount?.spec).has(email.email)) {
       return {
         ...fail(
           409,
@@ -150,41 +154,36 @@ export class AcceptHandler {
     }
     const workspace = await this.deps.api.get(Resources.Workspace, {
       namespace: account,
-      name: spec.data.workspace,
+      name: spec.workspace,
     });
     if (!workspace)
-      return { ...fail(410, 'gone', `The workspace ${spec.data.workspace} no longer exists.`), ...where };
+      return { ...fail(410, 'gone', `The workspace ${spec.workspace} no longer exists.`), ...where };
     const claim = { account, email: email.email, population: 'client' as const };
     const reservation = await this.deps.claims.reserve(claim, `accept:${live.metadata.uid ?? ''}`, false);
     if (!reservation.ok) return { ...fail(409, 'teammate', conflictMessage(claim)), ...where };
 
-    const conditions = setConditions(
-      (status.conditions ?? []) as Condition[],
-      [
-        ...readyConditions('Accepted', `Accepted; the client reads workspace ${spec.data.workspace}`),
-        {
-          type: AcceptedCondition,
-          status: 'True',
-          reason: 'Accepted',
-          message: `Accepted at ${now.toISOString()}`,
-        },
-      ],
-      live.metadata.generation ?? 0,
-      now,
-    );
+    const conditions = [
+      ...readyConditions(Reason.Accepted, `Accepted; the client reads workspace ${spec.workspace}`),
+      {
+        type: Accepted,
+        status: 'True' as const,
+        reason: Reason.Accepted,
+        message: `Accepted at ${now.toISOString()}`,
+      },
+    ];
     try {
-      const written = await this.deps.api.replace(
-        Resources.ClientInvitation,
-        { ...live, status: { ...status, phase: 'Accepted', acceptedAt: now.toISOString(), conditions } },
-        { subresource: 'status' },
+      const write = await this.status.write(
+        live,
+        { ...status, phase: 'Accepted', acceptedAt: now.toISOString() },
+        conditions,
       );
-      this.deps.caches.invitations.observe(written);
+      if (write.gone) return { ...fail(410, 'gone', 'This invitation no longer exists.'), ...where };
       this.deps.events.emit(
-        written as CachedObject,
+        write.object,
         'Normal',
-        'Accepted',
+        Reason.Accepted,
         'Accept',
-        `Invitation to workspace ${spec.data.workspace} accepted; the client reads its namespace`,
+        `Invitation to workspace ${spec.workspace} accepted; the client reads its namespace`,
       );
     } catch (err) {
       if (isCode(err, 'Conflict')) {
@@ -200,13 +199,13 @@ export class AcceptHandler {
       throw err;
     }
     this.deps.log.info(
-      { account, workspace: spec.data.workspace, invitation: live.metadata.name },
+      { account, workspace: spec.workspace, invitation: live.metadata.name },
       'invitation accepted',
     );
     return {
       status: 200,
       outcome: 'accepted',
-      message: `Welcome: you now have read access to the ${spec.data.workspace} workspace.`,
+      message: `Welcome: you now have read access to the ${spec.workspace} workspace.`,
       ...where,
     };
   }

@@ -2,19 +2,9 @@ import nodemailer from 'nodemailer';
 import type { Config } from '../config.js';
 import { OperatorError, errorMessage, terminal } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Invitation, Mailer } from '../domain/invitations.js';
 
-export interface Invitation {
-  to: string;
-  link: string;
-  workspace: string;
-  account: string;
-  expiresAt: Date;
-}
-
-/** Delivers invitation links. */
-export interface Mailer {
-  send(invitation: Invitation): Promise<void>;
-}
+export type { Invitation, Mailer };
 
 function message(i: Invitation, from: string) {
   const expires = i.expiresAt.toUTCString();

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { CachedObject } from '../kube/informer.js';
+import type { InvitationObject } from '../caches.js';
 import { TokenIndex } from './token-index.js';
 
-const invitation = (name: string, tokenHash?: string): CachedObject => ({
+const invitation = (name: string, tokenHash?: string): InvitationObject => ({
   metadata: { name, namespace: 'acme' },
-  ...(tokenHash === undefined ? {} : { status: { tokenHash } }),
+  spec: undefined,
+  status: tokenHash === undefined ? undefined : { tokenHash },
 });
 
 describe('TokenIndex', () => {

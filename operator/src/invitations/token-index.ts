@@ -1,9 +1,7 @@
-import { keyOf, type CachedObject, type InformerHandlers } from '../kube/informer.js';
+import type { InvitationObject } from '../caches.js';
+import { keyOf, type InformerHandlers } from '../kube/informer.js';
 
-const tokenHashOf = (obj: CachedObject): string | undefined => {
-  const hash = (obj.status as { tokenHash?: unknown } | undefined)?.tokenHash;
-  return typeof hash === 'string' && hash !== '' ? hash : undefined;
-};
+const tokenHashOf = (obj: InvitationObject): string | undefined => obj.status?.tokenHash || undefined;
 
 /**
  * Which invitation a token hash belongs to, in one map lookup: the accept endpoint is public, so the work for a
@@ -15,20 +13,20 @@ export class TokenIndex {
   private readonly hashByKey = new Map<string, string>();
 
   /** The handlers to register on the invitations informer. */
-  readonly handlers: InformerHandlers = {
+  readonly handlers: InformerHandlers<InvitationObject> = {
     add: (obj) => this.set(obj),
     update: (_old, obj) => this.set(obj),
     delete: (obj) => this.remove(keyOf(obj)),
   };
 
   /** Indexes exactly these objects (a cache's content), forgetting any other. */
-  reset(objects: Iterable<CachedObject>): void {
+  reset(objects: Iterable<InvitationObject>): void {
     this.keyByHash.clear();
     this.hashByKey.clear();
     for (const obj of objects) this.set(obj);
   }
 
-  set(obj: CachedObject): void {
+  set(obj: InvitationObject): void {
     const key = keyOf(obj);
     const hash = tokenHashOf(obj);
     if (this.hashByKey.get(key) === hash) return;

@@ -13,6 +13,7 @@ export interface CachedObject {
     uid?: string;
     resourceVersion?: string;
     generation?: number;
+    creationTimestamp?: string;
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     deletionTimestamp?: string;
@@ -22,13 +23,13 @@ export interface CachedObject {
   [key: string]: unknown;
 }
 
-export interface InformerHandlers {
-  add?(obj: CachedObject): void;
-  update?(oldObj: CachedObject, newObj: CachedObject): void;
-  delete?(obj: CachedObject): void;
+export interface InformerHandlers<T = CachedObject> {
+  add?(obj: T): void;
+  update?(oldObj: T, newObj: T): void;
+  delete?(obj: T): void;
 }
 
-export interface InformerOptions {
+export interface InformerOptions<T extends CachedObject = CachedObject> {
   namespace?: string;
   labelSelector?: string;
   /** Upper bound of a watch's server-side timeout; each watch takes a random length between half and all of it. */
@@ -41,6 +42,11 @@ export interface InformerOptions {
   admit?: (obj: CachedObject) => boolean;
   /** What the cache keeps of an admitted object: the fields the operator reads, nothing a tenant can grow. */
   trim?: (obj: CachedObject) => CachedObject;
+  /**
+   * The kind's schema: a trimmed object is parsed once, on entry, and consumers read the typed result. It never
+   * throws: what does not parse is kept with its issues (see kube/typed.ts), so a reconcile can report them.
+   */
+  parse?: (obj: CachedObject) => T;
   log: Logger;
 }
 
@@ -83,11 +89,11 @@ const WatchEvent = (raw: unknown): { type: string; object: unknown } | undefined
  * `410 Gone` (the version fell out of the server's window) re-lists; any other failure retries with backoff.
  * The cache is never left on a dead watch: a watch that stays silent past its timeout is torn down and redone.
  */
-export class Informer {
-  private readonly store = new Map<string, CachedObject>();
+export class Informer<T extends CachedObject = CachedObject> {
+  private readonly store = new Map<string, T>();
   /** Keys by namespace, so that "the objects of one namespace" costs their number, not the cache's size. */
   private readonly byNamespace = new Map<string, Set<string>>();
-  private readonly handlers: InformerHandlers[] = [];
+  private readonly handlers: InformerHandlers<T>[] = [];
   private resourceVersion = '';
   private synced = false;
   private syncWaiters: (() => void)[] = [];
@@ -101,10 +107,10 @@ export class Informer {
   constructor(
     private readonly api: Api,
     readonly resource: ResourceType,
-    private readonly opts: InformerOptions,
+    private readonly opts: InformerOptions<T>,
   ) {}
 
-  on(handlers: InformerHandlers): void {
+  on(handlers: InformerHandlers<T>): void {
     this.handlers.push(handlers);
   }
 
@@ -116,23 +122,23 @@ export class Informer {
     return this.store.size;
   }
 
-  get(key: string): CachedObject | undefined {
+  get(key: string): T | undefined {
     return this.store.get(key);
   }
 
-  list(): IterableIterator<CachedObject> {
+  list(): IterableIterator<T> {
     return this.store.values();
   }
 
   /** Objects in one namespace. */
-  *inNamespace(namespace: string): Generator<CachedObject> {
+  *inNamespace(namespace: string): Generator<T> {
     for (const key of this.byNamespace.get(namespace) ?? []) {
       const obj = this.store.get(key);
       if (obj) yield obj;
     }
   }
 
-  private put(key: string, obj: CachedObject): void {
+  private put(key: string, obj: T): void {
     this.store.set(key, obj);
     const ns = obj.metadata.namespace;
     if (ns === undefined) return;
@@ -141,7 +147,7 @@ export class Informer {
     keys.add(key);
   }
 
-  private remove(key: string): CachedObject | undefined {
+  private remove(key: string): T | undefined {
     const obj = this.store.get(key);
     if (!obj) return undefined;
     this.store.delete(key);
@@ -185,7 +191,19 @@ export class Informer {
       }
       return;
     }
-    this.upsert(key, this.opts.trim ? this.opts.trim(obj) : obj);
+    this.upsert(key, this.typed(obj));
+  }
+
+  /** What the cache keeps of an object: trimmed, then parsed. */
+  private typed(obj: CachedObject): T {
+    const trimmed = this.opts.trim ? this.opts.trim(obj) : obj;
+    return this.opts.parse ? this.opts.parse(trimmed) : (trimmed as T);
+  }
+
+  /** An object read from the API rather than the watch, trimmed and typed as the cache would hold it. */
+  parse(raw: unknown): T | undefined {
+    const obj = asCached(raw);
+    return obj && this.typed(obj);
   }
 
   /** Removes an object the operator just deleted, for the same reason. */
@@ -258,7 +276,7 @@ export class Informer {
   }
 
   /** Stores the object and tells the handlers, unless the cache holds this version or a newer one already. */
-  private upsert(key: string, obj: CachedObject): void {
+  private upsert(key: string, obj: T): void {
     const old = this.store.get(key);
     if (old && !isNewer(obj, old)) return;
     this.put(key, obj);
@@ -322,8 +340,10 @@ export class Informer {
     if (event.type === 'DELETED') {
       const old = this.remove(key);
       // A deleted object that never qualified concerns nobody.
-      if (old || !this.opts.admit || this.opts.admit(obj))
-        for (const h of this.handlers) h.delete?.(old ?? obj);
+      if (old || !this.opts.admit || this.opts.admit(obj)) {
+        const gone = old ?? this.typed(obj);
+        for (const h of this.handlers) h.delete?.(gone);
+      }
     } else this.arrive(key, obj);
   }
 }

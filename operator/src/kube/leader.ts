@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { errorMessage, isCode } from '../errors.js';
+import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Api } from './api.js';
 import { sleep } from './informer.js';
@@ -11,15 +12,8 @@ import { Resources } from './resources.js';
  * own clock (clocks of different machines are never compared); every write carries the resourceVersion it read,
  * so two candidates can never both win; a leader that cannot renew within the renew deadline steps down.
  */
-export interface LeaderElectionOptions {
-  namespace: string;
-  name: string;
-  identity: string;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-  log: Logger;
-}
+/** The Lease and its timing, as configured (config.ts), and the logger. */
+export type LeaderElectionOptions = Omit<Config['leaderElection'], 'enabled'> & { log: Logger };
 
 export const DEFAULT_LEASE_TIMING = {
   leaseDurationMs: 15_000,

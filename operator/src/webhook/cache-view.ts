@@ -1,16 +1,20 @@
-import { AccountSpec } from '../api/v1alpha1/account.js';
+import type { AccountSpec } from '../api/v1alpha1/account.js';
 import type { Config } from '../config.js';
-import type { Caches } from '../controllers/context.js';
-import { holdsClient, invitationState } from '../controllers/invitation/state.js';
+import type { Caches } from '../caches.js';
+import { holdsClient, invitationState } from '../domain/invitations.js';
 import type { Api } from '../kube/api.js';
-import type { CachedObject } from '../kube/informer.js';
+import { z } from 'zod';
 import { Resources } from '../kube/resources.js';
+import { resolvePlan } from '../domain/plans.js';
 import { SYSTEM_DELETERS, type WebhookView } from './view.js';
 
-/** The webhook's view of the cluster, from the operator's informers; parsed specs are kept per object version. */
-export class CacheView implements WebhookView {
-  private readonly specs = new WeakMap<CachedObject, AccountSpec | undefined>();
+/** Of a namespace read from the API server, only its labels matter here (the cache holds only the operator's). */
+const NamespaceLabels = z.object({
+  metadata: z.object({ labels: z.record(z.string(), z.string()).optional() }),
+});
 
+/** The webhook's view of the cluster, from the operator's informers (which hold parsed objects). */
+export class CacheView implements WebhookView {
   constructor(
     private readonly caches: Caches,
     private readonly api: Api,
@@ -19,17 +23,16 @@ export class CacheView implements WebhookView {
   ) {}
 
   async account(name: string): Promise<AccountSpec | undefined> {
-    let obj = this.caches.accounts.get(name);
+    const { accounts } = this.caches;
     // A request right after the account's create can beat the watch event: ask the API server on a miss.
-    obj ??= (await this.api.get(Resources.Account, { name })) as CachedObject | undefined;
+    const obj = accounts.get(name) ?? accounts.parse(await this.api.get(Resources.Account, { name }));
     if (!obj || obj.metadata.deletionTimestamp) return undefined;
-    if (!this.specs.has(obj)) this.specs.set(obj, AccountSpec.safeParse(obj.spec).data);
-    return this.specs.get(obj);
+    return obj.spec;
   }
 
   async workspacesLive(account: string): Promise<string[]> {
     const { items } = await this.api.list(Resources.Workspace, { namespace: account });
-    return items.map((w) => (w as CachedObject).metadata.name);
+    return items.flatMap((w) => this.caches.workspaces.parse(w)?.metadata.name ?? []);
   }
 
   async workspaceExists(account: string, slug: string): Promise<boolean> {
@@ -53,14 +56,14 @@ export class CacheView implements WebhookView {
   }
 
   plan(name: string | undefined): { limit: number; resolved: boolean } {
-    const limit = name === undefined ? undefined : this.config.plans[name];
-    return limit === undefined ? { limit: 1, resolved: false } : { limit, resolved: true };
+    const plan = resolvePlan(name, this.config.plans);
+    return { limit: plan.workspaceLimit, resolved: plan.resolved };
   }
 
   async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {
-    const ns = (await this.api.get(Resources.Namespace, { name })) as
-      { metadata?: { labels?: Record<string, string> } } | undefined;
-    return ns ? (ns.metadata?.labels ?? {}) : undefined;
+    const ns = await this.api.get(Resources.Namespace, { name });
+    if (ns === undefined) return undefined;
+    return NamespaceLabels.safeParse(ns).data?.metadata.labels ?? {};
   }
 
   isSystem(username: string): boolean {

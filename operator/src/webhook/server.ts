@@ -2,11 +2,11 @@ import { errorMessage } from '../errors.js';
 import { describeIssues } from '../api/issues.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { conflictMessage, type Claims } from './claims.js';
-import type { ServingMaterial } from './certs.js';
+import { conflictMessage, type Claims } from '../domain/claims.js';
+import type { ServingMaterial } from '../tls/certs.js';
 import { AdmissionReview, reviewResponse, type Verdict } from './review.js';
 import { validate } from './validators/index.js';
-import { HttpsServer, send, type Answer, type ClientAuth } from './https-server.js';
+import { HttpsServer, send, type Answer, type ClientAuth } from '../tls/https-server.js';
 import type { WebhookView } from './view.js';
 
 /** The API server sends at most 3 MiB of object; a review wraps up to two of them. */

@@ -1,5 +1,4 @@
-import { canonicalEmail } from '../api/email.js';
-import type { AccountSpec, TeammateRole } from '../api/v1alpha1/account.js';
+import type { AccountSpec } from '../api/v1alpha1/account.js';
 
 /** The state the validators decide on, read from the operator's caches (every replica keeps them warm). */
 export interface WebhookView {
@@ -19,28 +18,6 @@ export interface WebhookView {
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
   /** Whether a request comes from the operator itself or a Kubernetes controller acting for a deletion. */
   isSystem(username: string): boolean;
-}
-
-/** The account role of the person making a request, when the username is one of the account's teammates. */
-export function roleOf(spec: AccountSpec | undefined, username: string): TeammateRole | undefined {
-  if (!spec) return undefined;
-  const me = canonicalEmail(username);
-  if (!me.ok) return undefined;
-  for (const t of spec.teammates) {
-    const c = canonicalEmail(t.email);
-    if (c.ok && c.email === me.email) return t.role;
-  }
-  return undefined;
-}
-
-/** Canonical emails of the teammates, with their roles. */
-export function teammatesOf(spec: AccountSpec | undefined): Map<string, TeammateRole> {
-  const out = new Map<string, TeammateRole>();
-  for (const t of spec?.teammates ?? []) {
-    const c = canonicalEmail(t.email);
-    if (c.ok) out.set(c.email, t.role);
-  }
-  return out;
 }
 
 /** Kubernetes controllers that delete on behalf of a deletion already decided (namespace and garbage collection). */

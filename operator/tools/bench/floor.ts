@@ -6,11 +6,9 @@ import {
 } from '../../src/api/conditions.js';
 import { Labels } from '../../src/api/v1alpha1/group.js';
 import type { Config } from '../../src/config.js';
-import { QUOTA_NAME, QUOTA_RESOURCE } from '../../src/controllers/account/desired.js';
-import { plain } from '../../src/controllers/status.js';
+import { plain } from '../../src/kube/status.js';
 import {
   FINALIZER,
-  SECRET_NAME,
   credentialsHash,
   credentialsSecret,
   isolationPolicy,
@@ -30,6 +28,7 @@ import { Resources } from '../../src/kube/resources.js';
 import { silentLogger } from '../../src/log.js';
 import { delay, eachLimit } from './common.js';
 import { BENCH_LIMIT, accountBody, workspaceBody } from './objects.js';
+import { QUOTA_NAME, QUOTA_RESOURCE, SECRET_NAME } from '../../src/domain/children.js';
 
 /**
  * The floor: the API writes and SQL the operator issues for one new workspace (read

@@ -1,81 +1,24 @@
-import type { ConditionInput } from '../../api/conditions.js';
-import { canonicalOrSelf } from '../../api/email.js';
 import type { Teammate } from '../../api/v1alpha1/account.js';
-import { API_VERSION, Labels } from '../../api/v1alpha1/group.js';
-import { managedLabels, ownerReference } from '../../kube/ownership.js';
+import { API_VERSION } from '../../api/v1alpha1/group.js';
+import {
+  MANAGERS_BINDING,
+  MEMBERS_BINDING,
+  QUOTA_NAME,
+  QUOTA_RESOURCE,
+  homeLabels,
+  podSecurityLabels,
+  type PodSecurityLevel,
+} from '../../domain/children.js';
+import { roleBinding } from '../../domain/teammates.js';
+import { ownerReference } from '../../kube/ownership.js';
 import { countQuantity } from '../../kube/quantity.js';
-import { plural } from '../../api/text.js';
-
-export const QUOTA_RESOURCE = 'count/workspaces.taskjuice.io';
-export const QUOTA_NAME = 'taskjuice-workspaces';
-export const MANAGERS_BINDING = 'taskjuice-account-managers';
-export const MEMBERS_BINDING = 'taskjuice-account-members';
-export const PlanResolved = 'PlanResolved';
 
 export interface AccountRef {
   metadata: { name: string; uid?: string };
 }
 
-export interface ResolvedPlan {
-  name: string | undefined;
-  resolved: boolean;
-  workspaceLimit: number;
-  condition: ConditionInput;
-}
-
-/** The limit of the account's plan; a missing or unknown plan falls back to the most restrictive tier, 1. */
-export function resolvePlan(plan: string | undefined, catalog: Record<string, number>): ResolvedPlan {
-  const limit = plan === undefined ? undefined : catalog[plan];
-  if (plan !== undefined && limit !== undefined) {
-    return {
-      name: plan,
-      resolved: true,
-      workspaceLimit: limit,
-      condition: {
-        type: PlanResolved,
-        status: 'True',
-        reason: 'PlanFound',
-        message: `plan ${plan} allows ${plural(limit, 'workspace')}`,
-      },
-    };
-  }
-  const known = Object.keys(catalog).sort().join(', ');
-  return {
-    name: plan,
-    resolved: false,
-    workspaceLimit: 1,
-    condition: {
-      type: PlanResolved,
-      status: 'False',
-      reason: plan === undefined ? 'NoPlan' : 'UnknownPlan',
-      message:
-        plan === undefined
-          ? `spec.plan is not set; the limit falls back to 1 workspace (plans: ${known})`
-          : `plan ${plan} is not in the plan catalog (${known}); the limit falls back to 1 workspace`,
-    },
-  };
-}
-
 const owner = (account: AccountRef) =>
   ownerReference({ apiVersion: API_VERSION, kind: 'Account', metadata: account.metadata });
-
-const homeLabels = (account: string) =>
-  managedLabels({ [Labels.account]: account, [Labels.component]: 'home' });
-
-export type PodSecurityLevel = 'privileged' | 'baseline' | 'restricted';
-
-/**
- * The Pod Security admission labels of a namespace: the level is enforced, and audited and warned about, against
- * the policy of the API server's own version (`latest`), so a cluster upgrade tightens it with the cluster.
- */
-export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
-  const labels: Record<string, string> = {};
-  for (const mode of ['enforce', 'audit', 'warn']) {
-    labels[`pod-security.kubernetes.io/${mode}`] = level;
-    labels[`pod-security.kubernetes.io/${mode}-version`] = 'latest';
-  }
-  return labels;
-}
 
 /**
  * The account's home namespace, named after it and owned by it, so deleting the account removes it. It holds no
@@ -88,33 +31,6 @@ export function homeNamespace(account: AccountRef, podSecurity: PodSecurityLevel
       labels: { ...podSecurityLabels(podSecurity), ...homeLabels(account.metadata.name) },
       ownerReferences: [owner(account)],
     },
-  };
-}
-
-export function ownsHome(account: string, labels: Record<string, string> | undefined): boolean {
-  return labels?.[Labels.account] === account && labels?.[Labels.component] === 'home';
-}
-
-export const userSubject = (email: string) => ({
-  kind: 'User',
-  apiGroup: 'rbac.authorization.k8s.io',
-  name: canonicalOrSelf(email),
-});
-
-/** A RoleBinding in `namespace` of `clusterRole` to `emails`, or undefined when nobody holds it. */
-export function roleBinding(
-  namespace: string,
-  name: string,
-  clusterRole: string,
-  emails: string[],
-  labels: Record<string, string>,
-) {
-  if (emails.length === 0) return undefined;
-  const names = [...new Set(emails.map(canonicalOrSelf))].sort();
-  return {
-    metadata: { name, namespace, labels },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
-    subjects: names.map(userSubject),
   };
 }
 

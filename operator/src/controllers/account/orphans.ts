@@ -1,11 +1,9 @@
-import type { ConditionInput } from '../../api/conditions.js';
-import { Labels } from '../../api/v1alpha1/group.js';
+import { OrphansFound, Reason, type ConditionInput } from '../../api/conditions.js';
+import { ownerOf } from '../../domain/children.js';
 import type { TenantInventory } from '../../db/inventory.js';
 import { tenantNames } from '../../db/names.js';
 import { keyOf } from '../../kube/informer.js';
-import type { Caches } from '../context.js';
-
-export const OrphansFound = 'OrphansFound';
+import type { Caches } from '../../caches.js';
 
 export type OrphanKind = 'namespace' | 'schema' | 'role';
 
@@ -40,11 +38,9 @@ export class OrphanReport {
   scan(): string[] {
     const next = new Map<string, Orphan[]>();
     for (const ns of this.caches.namespaces.list()) {
-      const labels = ns.metadata.labels ?? {};
-      const account = labels[Labels.account];
-      const slug = labels[Labels.workspace];
-      if (labels[Labels.component] !== 'workspace' || !account || !slug || ns.metadata.deletionTimestamp)
-        continue;
+      const owner = ownerOf(ns.metadata.labels);
+      if (owner?.component !== 'workspace' || ns.metadata.deletionTimestamp) continue;
+      const { account, slug } = owner;
       if (!this.caches.accounts.get(account) || this.caches.workspaces.get(`${account}/${slug}`)) continue;
       const found: Orphan[] = [{ kind: 'namespace', name: keyOf(ns), workspace: slug }];
       const names = tenantNames(this.prefix, account, slug);
@@ -82,14 +78,14 @@ function describe(orphans: Orphan[]): string {
 /** The account's condition: True, naming what was left behind and by which workspace, while there is any. */
 export function orphansCondition(orphans: Orphan[]): ConditionInput {
   if (orphans.length === 0) {
-    return { type: OrphansFound, status: 'False', reason: 'None', message: 'Nothing left behind' };
+    return { type: OrphansFound, status: 'False', reason: Reason.None, message: 'Nothing left behind' };
   }
   const workspaces = [...new Set(orphans.map((o) => o.workspace))].sort();
   const shown = describe(orphans.slice(0, 9));
   return {
     type: OrphansFound,
     status: 'True',
-    reason: 'WorkspaceGone',
+    reason: Reason.WorkspaceGone,
     message: `${orphans.length === 1 ? '1 object' : `${orphans.length} objects`} of deleted workspace ${workspaces.join(', ')} remain and may hold client data: ${shown}${orphans.length > 9 ? ', …' : ''}; recreate the Workspace to adopt them, or delete them`,
   };
 }

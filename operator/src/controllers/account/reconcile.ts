@@ -1,36 +1,30 @@
 import {
+  OrphansFound,
+  Ready,
+  Reason,
+  Stalled,
+  isTrue,
   progressingConditions,
   readyConditions,
-  setConditions,
   stalledConditions,
   type ConditionInput,
 } from '../../api/conditions.js';
-import type { Condition } from '../../api/meta.js';
-import { AccountSpec, AccountStatus } from '../../api/v1alpha1/account.js';
+import { describeIssues } from '../../api/issues.js';
+import { plural } from '../../api/text.js';
+import type { AccountStatus } from '../../api/v1alpha1/account.js';
+import type { AccountObject } from '../../caches.js';
+import { QUOTA_NAME, QUOTA_RESOURCE, ownsHome } from '../../domain/children.js';
+import { resolvePlan } from '../../domain/plans.js';
 import { errorMessage, isCode, terminal } from '../../errors.js';
-import type { Logger } from '../../log.js';
 import { ensure, ensureAbsent, ensureOwnedNamespace, ensureRoleBinding } from '../../kube/apply.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
-import type { CachedObject } from '../../kube/informer.js';
 import { countQuantity } from '../../kube/quantity.js';
 import { Resources } from '../../kube/resources.js';
+import { StatusWriter } from '../../kube/status.js';
+import type { Logger } from '../../log.js';
 import type { ControllerContext } from '../context.js';
-import { describeIssues } from '../../api/issues.js';
-import { writeStatus } from '../status.js';
-import { plural } from '../../api/text.js';
-import { OrphansFound, orphansCondition } from './orphans.js';
-import {
-  QUOTA_NAME,
-  QUOTA_RESOURCE,
-  accountBindings,
-  homeNamespace,
-  ownsHome,
-  resolvePlan,
-  workspaceQuota,
-} from './desired.js';
-
-/** The reason of an account whose workspaces outnumber its plan (after a downgrade, say). */
-export const OVER_PLAN = 'OverPlanLimit';
+import { accountBindings, homeNamespace, workspaceQuota } from './desired.js';
+import { orphansCondition, type OrphanReport } from './orphans.js';
 
 /** How often to look again while the quota controller has not counted the account's workspaces yet. */
 const QUOTA_POLL_MS = 2_000;
@@ -41,34 +35,34 @@ const QUOTA_POLL_MS = 2_000;
  */
 export class AccountReconciler implements Reconciler {
   readonly name = 'account';
+  private readonly status: StatusWriter<AccountObject>;
 
-  constructor(private readonly ctx: ControllerContext) {}
+  constructor(
+    private readonly ctx: ControllerContext,
+    /** What the last scan found left behind by workspaces that are gone, per account. */
+    private readonly orphans: Pick<OrphanReport, 'of'>,
+  ) {
+    this.status = new StatusWriter(ctx.api, ctx.caches.accounts, Resources.Account, ctx.now);
+  }
 
   async reconcile(key: string, log: Logger): Promise<Result | void> {
     const { caches } = this.ctx;
     const obj = caches.accounts.get(key);
     if (!obj || obj.metadata.deletionTimestamp) return;
-    const generation = obj.metadata.generation ?? 0;
-    const status = AccountStatus.safeParse(obj.status ?? {}).data ?? {};
+    const status = obj.status ?? {};
 
-    const spec = AccountSpec.safeParse(obj.spec);
-    if (!spec.success) {
-      const message = describeIssues(spec.error.issues, 'spec');
-      await this.write(
-        obj,
-        { ...status, observedGeneration: generation },
-        stalledConditions('InvalidSpec', message),
-      );
+    if (!obj.spec) {
+      const message = describeIssues(obj.specIssues ?? [], 'spec');
+      await this.write(obj, status, stalledConditions(Reason.InvalidSpec, message));
       throw terminal(`Account ${key}: ${message}`);
     }
-    const plan = resolvePlan(spec.data.plan, this.ctx.config.plans);
+    const plan = resolvePlan(obj.spec.plan, this.ctx.config.plans);
     // Conditions every write of this pass carries, beside the summary ones.
-    const orphans = orphansCondition(this.ctx.orphans.of(key));
+    const orphans = orphansCondition(this.orphans.of(key));
     const facts = [plan.condition, orphans];
     const workspaceCount = [...caches.workspaces.inNamespace(key)].length;
     const base: AccountStatus = {
       ...status,
-      observedGeneration: generation,
       namespace: key,
       plan: { name: plan.name, resolved: plan.resolved, workspaceLimit: plan.workspaceLimit },
       workspaceCount,
@@ -76,7 +70,7 @@ export class AccountReconciler implements Reconciler {
     if (!obj.status) {
       await this.write(obj, base, [
         ...facts,
-        ...progressingConditions('Provisioning', 'Creating the home namespace'),
+        ...progressingConditions(Reason.Provisioning, 'Creating the home namespace'),
       ]);
     }
 
@@ -89,7 +83,7 @@ export class AccountReconciler implements Reconciler {
         (labels) => ownsHome(key, labels),
       );
       await Promise.all([
-        ...accountBindings(key, spec.data.teammates, {
+        ...accountBindings(key, obj.spec.teammates, {
           manager: rbac.accountManagerClusterRole,
           member: rbac.accountMemberClusterRole,
         }).map(({ name, desired }) =>
@@ -108,28 +102,24 @@ export class AccountReconciler implements Reconciler {
         ),
       ]);
     } catch (err) {
-      if (isCode(err, 'Terminal')) {
-        await this.write(obj, base, [...facts, ...stalledConditions('NamespaceConflict', errorMessage(err))]);
-        throw err;
-      }
-      await this.write(obj, base, [
-        ...facts,
-        ...progressingConditions('ProvisioningFailed', errorMessage(err)),
-      ]);
+      const reason = isCode(err, 'Terminal') ? Reason.NamespaceConflict : Reason.ProvisioningFailed;
+      const summary = isCode(err, 'Terminal') ? stalledConditions : progressingConditions;
+      await this.write(obj, base, [...facts, ...summary(reason, errorMessage(err))]);
       throw err;
     }
 
     // The quota controller must have counted the account's workspaces before a create can pass the quota.
-    const quota = caches.quotas.get(`${key}/${QUOTA_NAME}`) as
-      | (CachedObject & { status?: { hard?: Record<string, string>; used?: Record<string, string> } })
-      | undefined;
+    const quota = caches.quotas.get(`${key}/${QUOTA_NAME}`);
     const counted =
       quota?.status?.hard?.[QUOTA_RESOURCE] === countQuantity(plan.workspaceLimit) &&
       quota.status.used?.[QUOTA_RESOURCE] !== undefined;
     if (!counted) {
       await this.write(obj, base, [
         ...facts,
-        ...progressingConditions('QuotaPending', 'Waiting for the quota controller to count the workspaces'),
+        ...progressingConditions(
+          Reason.QuotaPending,
+          'Waiting for the quota controller to count the workspaces',
+        ),
       ]);
       return { requeueAfterMs: QUOTA_POLL_MS };
     }
@@ -137,44 +127,28 @@ export class AccountReconciler implements Reconciler {
     // Lowering a plan never takes a workspace away, but the account no longer fits it: a person must act.
     if (workspaceCount > plan.workspaceLimit) {
       const message = `account ${key} has ${plural(workspaceCount, 'workspace')}, more than plan ${plan.name ?? '(none)'} allows (${plan.workspaceLimit}); no workspace can be created until the plan is raised or ${plural(workspaceCount - plan.workspaceLimit, 'workspace')} deleted`;
-      if (!hasCondition(obj, 'Stalled', 'True'))
-        this.ctx.events.emit(obj, 'Warning', OVER_PLAN, 'Audit', message);
-      await this.write(obj, base, [...facts, ...stalledConditions(OVER_PLAN, message)]);
+      if (!isTrue(status.conditions, Stalled))
+        this.ctx.events.emit(obj, 'Warning', Reason.OverPlanLimit, 'Audit', message);
+      await this.write(obj, base, [...facts, ...stalledConditions(Reason.OverPlanLimit, message)]);
       return;
     }
-    if (orphans.status === 'True' && !hasCondition(obj, OrphansFound, 'True')) {
+    if (orphans.status === 'True' && !isTrue(status.conditions, OrphansFound)) {
       this.ctx.events.emit(obj, 'Warning', OrphansFound, 'Audit', orphans.message);
     }
     const becameReady = await this.write(obj, base, [
       ...facts,
       ...readyConditions(
-        'Provisioned',
+        Reason.Provisioned,
         `Home namespace ${key}, ${workspaceCount} of ${plural(plan.workspaceLimit, 'workspace')} used`,
       ),
     ]);
-    if (becameReady && !isReady(obj)) {
-      this.ctx.events.emit(obj, 'Normal', 'Provisioned', 'Provision', `Home namespace ${key} is ready`);
+    if (becameReady && !isTrue(status.conditions, Ready)) {
+      this.ctx.events.emit(obj, 'Normal', Reason.Provisioned, 'Provision', `Home namespace ${key} is ready`);
     }
     log.debug({ workspaceCount }, 'account reconciled');
   }
 
-  private async write(
-    obj: CachedObject,
-    status: AccountStatus,
-    conditions: ConditionInput[],
-  ): Promise<boolean> {
-    const current = (AccountStatus.safeParse(obj.status ?? {}).data?.conditions ?? []) as Condition[];
-    const next = setConditions(current, conditions, obj.metadata.generation ?? 0, this.ctx.now());
-    return writeStatus(this.ctx.api, this.ctx.caches.accounts, Resources.Account, obj, {
-      ...status,
-      conditions: next,
-    });
+  private async write(obj: AccountObject, status: AccountStatus, conditions: ConditionInput[]) {
+    return (await this.status.write(obj, status, conditions)).written;
   }
 }
-
-function hasCondition(obj: CachedObject, type: string, status: 'True' | 'False'): boolean {
-  const conditions = (obj.status as { conditions?: Condition[] } | undefined)?.conditions;
-  return conditions?.some((c) => c.type === type && c.status === status) ?? false;
-}
-
-const isReady = (obj: CachedObject) => hasCondition(obj, 'Ready', 'True');

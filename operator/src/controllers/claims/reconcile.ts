@@ -1,13 +1,16 @@
-import { AccountSpec } from '../../api/v1alpha1/account.js';
 import { isCode } from '../../errors.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
-import type { CachedObject, Informer } from '../../kube/informer.js';
+import type { ClaimObject } from '../../caches.js';
+import type { Informer } from '../../kube/informer.js';
 import { Resources } from '../../kube/resources.js';
 import type { Logger } from '../../log.js';
-import { Claim, claimObject } from '../../webhook/claims.js';
-import { teammatesOf } from '../../webhook/view.js';
+import { claimObject, type Claim } from '../../domain/claims.js';
 import type { ControllerContext } from '../context.js';
-import { holdsClient, invitationState } from '../invitation/state.js';
+import { holdsClient, invitationState } from '../../domain/invitations.js';
+import { teammatesOf } from '../../domain/teammates.js';
+
+/** A claim whose data parsed. */
+type HeldClaim = ClaimObject & { data: Claim['data'] };
 
 /**
  * Keeps the staff/client claims of an account equal to what backs them: every teammate holds a staff claim and
@@ -20,26 +23,23 @@ export class ClaimReconciler implements Reconciler {
 
   constructor(
     private readonly ctx: ControllerContext,
-    private readonly claims: Informer,
+    private readonly claims: Informer<ClaimObject>,
     private readonly namespace: string,
     private readonly graceMs: number,
   ) {}
 
   async reconcile(account: string, log: Logger): Promise<Result | void> {
-    const spec = AccountSpec.safeParse(this.ctx.caches.accounts.get(account)?.spec).data;
-    const staff = new Set(
-      this.ctx.caches.accounts.get(account)?.metadata.deletionTimestamp ? [] : teammatesOf(spec).keys(),
-    );
+    const accountObj = this.ctx.caches.accounts.get(account);
+    const staff = new Set(accountObj?.metadata.deletionTimestamp ? [] : teammatesOf(accountObj?.spec).keys());
     const clients = new Set<string>();
     for (const inv of this.ctx.caches.invitations.inNamespace(account)) {
       const s = invitationState(inv);
       if (s.email && holdsClient(s)) clients.add(s.email);
     }
 
-    const held = new Map<string, Claim>();
-    for (const raw of this.claims.list()) {
-      const claim = Claim.safeParse(raw).data;
-      if (claim?.data.account === account) held.set(claim.data.email, claim);
+    const held = new Map<string, HeldClaim>();
+    for (const claim of this.claims.list()) {
+      if (claim.data?.account === account) held.set(claim.data.email, { ...claim, data: claim.data });
     }
 
     const wanted: { email: string; population: 'staff' | 'client' }[] = [
@@ -82,15 +82,18 @@ export class ClaimReconciler implements Reconciler {
     return nextCheck === undefined ? undefined : { requeueAfterMs: nextCheck };
   }
 
-  private async backedLive(account: string, claim: Claim): Promise<boolean> {
+  private async backedLive(account: string, claim: HeldClaim): Promise<boolean> {
     if (claim.data.population === 'staff') {
-      const live = (await this.ctx.api.get(Resources.Account, { name: account })) as
-        { spec?: unknown } | undefined;
-      return teammatesOf(AccountSpec.safeParse(live?.spec).data).has(claim.data.email);
+      const live = this.ctx.caches.accounts.parse(
+        await this.ctx.api.get(Resources.Account, { name: account }),
+      );
+      return teammatesOf(live?.spec).has(claim.data.email);
     }
     const { items } = await this.ctx.api.list(Resources.ClientInvitation, { namespace: account });
     return items.some((raw) => {
-      const s = invitationState(raw as CachedObject);
+      const inv = this.ctx.caches.invitations.parse(raw);
+      const s = inv && invitationState(inv);
+      if (!s) return false;
       return s.email === claim.data.email && holdsClient(s);
     });
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { beyondPlanLimit, workspaceLimitRange, workspaceNamespaceObject, workspaceQuota } from './desired.js';
+import { workspaceLimitRange, workspaceNamespaceObject, workspaceQuota } from './desired.js';
+import { beyondPlanLimit } from '../../domain/plans.js';
 
 const ws = (name: string, creationTimestamp: string) => ({ metadata: { name, creationTimestamp } });
 

@@ -1,47 +1,23 @@
 import { createHash } from 'node:crypto';
-import { API_VERSION, Labels, WORKSPACE_FINALIZER } from '../../api/v1alpha1/group.js';
+import { API_VERSION, WORKSPACE_FINALIZER } from '../../api/v1alpha1/group.js';
+import {
+  CLIENTS_BINDING,
+  LIMIT_RANGE,
+  NETWORK_POLICY,
+  RESOURCE_QUOTA,
+  SECRET_NAME,
+  SECRET_TYPE,
+  STAFF_BINDING,
+  podSecurityLabels,
+  workspaceLabels,
+  type PodSecurityLevel,
+} from '../../domain/children.js';
+import { roleBinding } from '../../domain/teammates.js';
 import type { TenantNames } from '../../db/names.js';
-import { managedLabels, ownerReference } from '../../kube/ownership.js';
+import { ownerReference } from '../../kube/ownership.js';
 import { alignQuantities } from '../../kube/quantity.js';
-import { podSecurityLabels, roleBinding, type PodSecurityLevel } from '../account/desired.js';
 
 export const FINALIZER = WORKSPACE_FINALIZER;
-export const SECRET_NAME = 'database-credentials';
-export const STAFF_BINDING = 'taskjuice-staff';
-export const CLIENTS_BINDING = 'taskjuice-clients';
-export const NETWORK_POLICY = 'taskjuice-isolation';
-export const RESOURCE_QUOTA = 'taskjuice-workspace';
-export const LIMIT_RANGE = 'taskjuice-workspace';
-export const SECRET_TYPE = 'servicebinding.io/postgresql';
-/** The entries of the credentials Secret; the operator's cache keeps these and nothing else of it. */
-export const CREDENTIAL_KEYS = [
-  'type',
-  'provider',
-  'host',
-  'port',
-  'database',
-  'username',
-  'password',
-  'schema',
-  'uri',
-  'jdbc-uri',
-  'pgpass',
-];
-
-export function workspaceLabels(account: string, slug: string): Record<string, string> {
-  return managedLabels({
-    [Labels.account]: account,
-    [Labels.workspace]: slug,
-    [Labels.component]: 'workspace',
-  });
-}
-
-export function ownsWorkspaceNamespace(account: string, slug: string) {
-  return (labels: Record<string, string> | undefined) =>
-    labels?.[Labels.account] === account &&
-    labels?.[Labels.workspace] === slug &&
-    labels?.[Labels.component] === 'workspace';
-}
 
 /**
  * The workspace's namespace. Owned by the Account (both are cluster-scoped; a namespaced Workspace cannot own a
@@ -195,9 +171,8 @@ export function credentialsSecret(
   };
 }
 
-/** The password a Secret holds, when it holds a usable one. */
-export function passwordOf(secret: { data?: unknown } | undefined): string | undefined {
-  const data = secret?.data as Record<string, string> | undefined;
+/** The password a Secret's data holds, when it holds a usable one. */
+export function passwordOf(data: Record<string, string> | undefined): string | undefined {
   const encoded = data?.password;
   if (typeof encoded !== 'string') return undefined;
   const password = Buffer.from(encoded, 'base64').toString('utf8');
@@ -207,32 +182,4 @@ export function passwordOf(secret: { data?: unknown } | undefined): string | und
 /** A digest of the password, recorded in status so that a Secret changed behind the operator's back is noticed. */
 export function credentialsHash(password: string): string {
   return createHash('sha256').update(`workspace-operator:${password}`).digest('hex').slice(0, 32);
-}
-
-/** The reason on a workspace that waits because its account's plan is full. */
-export const OVER_PLAN_LIMIT = 'OverPlanLimit';
-
-/**
- * Whether a workspace falls beyond its account's plan, counting the account's workspaces in creation order (name
- * breaks ties within a second): the first `limit` are within it. Admission keeps the count within the plan, but
- * the quota controller's periodic recount can, in a narrow window, miss a create that admission has just counted
- * and let one more through; this is the check that keeps such a workspace from being provisioned.
- */
-export function beyondPlanLimit(
-  self: { metadata: { name: string; creationTimestamp?: unknown } },
-  siblings: Iterable<{ metadata: { name: string; creationTimestamp?: unknown } }>,
-  limit: number,
-): boolean {
-  const created = (w: { metadata: { creationTimestamp?: unknown } }) =>
-    typeof w.metadata.creationTimestamp === 'string' ? w.metadata.creationTimestamp : '';
-  const mine = created(self);
-  if (limit <= 0) return true;
-  let before = 0;
-  for (const w of siblings) {
-    if (w.metadata.name === self.metadata.name) continue;
-    const theirs = created(w);
-    if (theirs < mine || (theirs === mine && w.metadata.name < self.metadata.name)) before++;
-    if (before >= limit) return true;
-  }
-  return false;
 }

@@ -1,10 +1,10 @@
 import { canonicalEmail } from '../../api/email.js';
-import { describeIssues } from '../../api/issues.js';
 import { ACCOUNT_NAME_PATTERN, AccountSpec } from '../../api/v1alpha1/account.js';
 import { Labels } from '../../api/v1alpha1/group.js';
 import type { AdmissionRequest } from '../review.js';
-import { teammatesOf, type WebhookView } from '../view.js';
-import { ReviewedObject, allowed, denied, plural, type Decision } from './decision.js';
+import { type WebhookView } from '../view.js';
+import { ReviewedObject, allowed, reviewed, denied, plural, type Decision } from './decision.js';
+import { teammatesOf } from '../../domain/teammates.js';
 
 const RESERVED = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -23,11 +23,10 @@ export async function validateAccount(req: AdmissionRequest, view: WebhookView):
   }
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allowed();
 
-  const obj = ReviewedObject.safeParse(req.object);
-  if (!obj.success) return denied(`the Account is malformed: ${describeIssues(obj.error.issues, 'object')}`);
-  const name = obj.data.metadata.name;
-  const spec = AccountSpec.safeParse(obj.data.spec);
-  if (!spec.success) return denied(describeIssues(spec.error.issues, 'spec'));
+  const review = reviewed(req.object, 'Account', AccountSpec);
+  if (!review.ok) return review.denial;
+  const { spec } = review;
+  const name = review.obj.metadata.name;
 
   if (req.operation === 'CREATE') {
     if (!new RegExp(ACCOUNT_NAME_PATTERN).test(name) || RESERVED.includes(name) || name.startsWith('kube-')) {
@@ -46,7 +45,7 @@ export async function validateAccount(req: AdmissionRequest, view: WebhookView):
   // A quick look at the caches: a teammate who is already a client is refused with where they are a client.
   // The atomic decision is the reservation the server makes for every teammate after this.
   const clients = view.clients(name);
-  for (const [i, t] of spec.data.teammates.entries()) {
+  for (const [i, t] of spec.teammates.entries()) {
     const email = canonicalEmail(t.email);
     if (!email.ok) continue;
     const workspaces = clients.get(email.email);
@@ -58,10 +57,10 @@ export async function validateAccount(req: AdmissionRequest, view: WebhookView):
   }
 
   const warnings: string[] = [];
-  const plan = view.plan(spec.data.plan);
+  const plan = view.plan(spec.plan);
   if (!plan.resolved) {
     warnings.push(
-      `plan ${spec.data.plan ?? '(none)'} is not in the plan catalog; account ${name} may have 1 workspace`,
+      `plan ${spec.plan ?? '(none)'} is not in the plan catalog; account ${name} may have 1 workspace`,
     );
   }
   const count = view.workspaces(name).length;
@@ -76,7 +75,7 @@ export async function validateAccount(req: AdmissionRequest, view: WebhookView):
       ? teammatesOf(AccountSpec.safeParse(ReviewedObject.safeParse(req.oldObject).data?.spec).data).keys()
       : [],
   );
-  const claims = spec.data.teammates.flatMap((t) => {
+  const claims = spec.teammates.flatMap((t) => {
     const email = canonicalEmail(t.email);
     return email.ok && !before.has(email.email)
       ? [{ account: name, email: email.email, population: 'staff' as const }]

@@ -1,18 +1,16 @@
 import { canonicalEmail } from '../../api/email.js';
-import { describeIssues } from '../../api/issues.js';
 import { ClientInvitationSpec } from '../../api/v1alpha1/clientinvitation.js';
 import type { AdmissionRequest } from '../review.js';
-import { roleOf, teammatesOf, type WebhookView } from '../view.js';
-import { ReviewedObject, allowed, denied, type Decision } from './decision.js';
+import { type WebhookView } from '../view.js';
+import { allowed, reviewed, denied, type Decision } from './decision.js';
+import { roleOf, teammatesOf } from '../../domain/teammates.js';
 
 /** Invitations: into an existing workspace of the account, by an Owner or Admin, never for a teammate. */
 export async function validateInvitation(req: AdmissionRequest, view: WebhookView): Promise<Decision> {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allowed();
-  const obj = ReviewedObject.safeParse(req.object);
-  if (!obj.success)
-    return denied(`the ClientInvitation is malformed: ${describeIssues(obj.error.issues, 'object')}`);
-  const spec = ClientInvitationSpec.safeParse(obj.data.spec);
-  if (!spec.success) return denied(describeIssues(spec.error.issues, 'spec'));
+  const review = reviewed(req.object, 'ClientInvitation', ClientInvitationSpec);
+  if (!review.ok) return review.denial;
+  const { spec } = review;
   if (req.operation === 'UPDATE') return allowed();
 
   const account = req.namespace ?? '';
@@ -21,12 +19,12 @@ export async function validateInvitation(req: AdmissionRequest, view: WebhookVie
   if (roleOf(accountSpec, req.userInfo.username) === 'Member') {
     return denied('inviting clients requires the Owner or Admin role');
   }
-  if (!(await view.workspaceExists(account, spec.data.workspace))) {
+  if (!(await view.workspaceExists(account, spec.workspace))) {
     return denied(
-      `spec.workspace: workspace ${spec.data.workspace} does not exist in account ${account}; create the Workspace first`,
+      `spec.workspace: workspace ${spec.workspace} does not exist in account ${account}; create the Workspace first`,
     );
   }
-  const email = canonicalEmail(spec.data.email);
+  const email = canonicalEmail(spec.email);
   if (!email.ok) return denied(`spec.email: ${email.reason}`);
   const role = teammatesOf(accountSpec).get(email.email);
   if (role) {

@@ -1,9 +1,9 @@
-import { describeIssues } from '../../api/issues.js';
 import { Annotations, WORKSPACE_FINALIZER } from '../../api/v1alpha1/group.js';
 import { SLUG_PATTERN, SLUG_RULE, WorkspaceSpec } from '../../api/v1alpha1/workspace.js';
 import type { AdmissionRequest } from '../review.js';
-import { roleOf, type WebhookView } from '../view.js';
-import { ReviewedObject, allowed, denied, plural, type Decision } from './decision.js';
+import { type WebhookView } from '../view.js';
+import { ReviewedObject, allowed, reviewed, denied, plural, type Decision } from './decision.js';
+import { roleOf } from '../../domain/teammates.js';
 
 const SLUG = new RegExp(SLUG_PATTERN);
 
@@ -30,28 +30,26 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
   }
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allowed();
 
-  const obj = ReviewedObject.safeParse(req.object);
-  if (!obj.success)
-    return denied(`the Workspace is malformed: ${describeIssues(obj.error.issues, 'object')}`);
-  const parsed = WorkspaceSpec.safeParse(obj.data.spec);
-  if (!parsed.success) return denied(describeIssues(parsed.error.issues, 'spec'));
+  const review = reviewed(req.object, 'Workspace', WorkspaceSpec);
+  if (!review.ok) return review.denial;
+  const { obj } = review;
   if (req.operation === 'UPDATE') {
     // Without its finalizer a deleted Workspace vanishes at once, leaving its schema, role and namespace behind.
     const before = ReviewedObject.safeParse(req.oldObject).data?.metadata.finalizers ?? [];
-    const after = obj.data.metadata.finalizers ?? [];
+    const after = obj.metadata.finalizers ?? [];
     if (
       before.includes(WORKSPACE_FINALIZER) &&
       !after.includes(WORKSPACE_FINALIZER) &&
       !view.isSystem(req.userInfo.username)
     ) {
       return denied(
-        `metadata.finalizers: ${WORKSPACE_FINALIZER} is removed by workspace-operator once the database schema, role and namespace of workspace ${obj.data.metadata.name} are gone; delete the Workspace (after confirming with the ${Annotations.confirmDelete} annotation) instead of removing the finalizer`,
+        `metadata.finalizers: ${WORKSPACE_FINALIZER} is removed by workspace-operator once the database schema, role and namespace of workspace ${obj.metadata.name} are gone; delete the Workspace (after confirming with the ${Annotations.confirmDelete} annotation) instead of removing the finalizer`,
       );
     }
     return allowed();
   }
 
-  const name = obj.data.metadata.name;
+  const name = obj.metadata.name;
   if (!SLUG.test(name)) return denied(`metadata.name (the slug) "${name}" ${SLUG_RULE}`);
   if (!spec) {
     return denied(

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { PeerCertificate } from 'node:tls';
 import { errorMessage } from '../errors.js';
-import { sleep } from '../kube/informer.js';
 import type { Logger } from '../log.js';
+import { PolledFile } from './polled-file.js';
 
 /** The DNS names a certificate carries in its subjectAltName (`DNS:a, IP Address:…, DNS:b`). */
 function dnsNames(peer: PeerCertificate): string[] {
@@ -30,45 +30,37 @@ export function isAllowedClient(peer: PeerCertificate | undefined, allowed: read
  * The client CA bundle from a file, re-read every `pollMs`: a mounted Secret or ConfigMap changes in place when
  * the CA rotates, and the listener is told so the server trusts the new bundle without a restart.
  */
-export class ClientCaFile {
-  private ca = '';
-  private readonly listeners: ((ca: string) => void)[] = [];
-
+export class ClientCaFile extends PolledFile<string> {
   constructor(
     private readonly path: string,
     private readonly log: Logger,
-    private readonly pollMs = 10_000,
-  ) {}
-
-  async current(): Promise<string> {
-    if (!this.ca) {
-      const ca = await readFile(this.path, 'utf8');
-      if (!ca.includes('-----BEGIN CERTIFICATE-----'))
-        throw new Error(`the webhook client CA file ${this.path} holds no PEM certificate`);
-      this.ca = ca;
-    }
-    return this.ca;
+    pollMs = 10_000,
+  ) {
+    super(pollMs);
   }
 
-  on(listener: (ca: string) => void): void {
-    this.listeners.push(listener);
+  override async current(): Promise<string> {
+    const ca = await super.current();
+    if (!isPem(ca)) throw new Error(`the webhook client CA file ${this.path} holds no PEM certificate`);
+    return ca;
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await sleep(this.pollMs, signal);
-      if (signal.aborted) return;
-      try {
-        const next = await readFile(this.path, 'utf8');
-        // A half-written or emptied file is not a new CA: keep trusting the last good one.
-        if (next !== this.ca && next.includes('-----BEGIN CERTIFICATE-----')) {
-          this.ca = next;
-          for (const l of this.listeners) l(next);
-          this.log.info({ file: this.path }, 'reloaded the webhook client CA');
-        }
-      } catch (err) {
-        this.log.warn({ err: errorMessage(err) }, 'webhook client CA file unreadable; keeping the last one');
-      }
-    }
+  protected read(): Promise<string> {
+    return readFile(this.path, 'utf8');
+  }
+
+  /** A half-written or emptied file is not a new CA: keep trusting the last good one. */
+  protected replaces(next: string, last: string | undefined): boolean {
+    return next !== last && isPem(next);
+  }
+
+  protected override failed(err: unknown): void {
+    this.log.warn({ err: errorMessage(err) }, 'webhook client CA file unreadable; keeping the last one');
+  }
+
+  protected override reloaded(): void {
+    this.log.info({ file: this.path }, 'reloaded the webhook client CA');
   }
 }
+
+const isPem = (text: string) => text.includes('-----BEGIN CERTIFICATE-----');

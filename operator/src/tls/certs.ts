@@ -9,7 +9,8 @@ import { sleep } from '../kube/informer.js';
 import { managedLabels } from '../kube/ownership.js';
 import { Resources } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { createAuthority, issueCertificate, type KeyPair } from '../tls/pki.js';
+import { createAuthority, issueCertificate, type KeyPair } from './pki.js';
+import { PolledFile } from './polled-file.js';
 
 /** What the HTTPS server serves with, and the CA bundle the API server must trust. */
 export interface ServingMaterial {
@@ -258,16 +259,15 @@ function currentCa(bundle: string): string {
  * swaps the files on renewal and this source notices within `pollMs`. cert-manager's CA injector keeps the
  * ValidatingWebhookConfiguration's caBundle.
  */
-export class FileCertificates implements CertificateSource {
-  private material: ServingMaterial | undefined;
-  private readonly listeners: ((m: ServingMaterial) => void)[] = [];
-
+export class FileCertificates extends PolledFile<ServingMaterial> implements CertificateSource {
   constructor(
     private readonly dir: string,
-    private readonly pollMs = 10_000,
-  ) {}
+    pollMs = 10_000,
+  ) {
+    super(pollMs);
+  }
 
-  private async read(): Promise<ServingMaterial> {
+  protected async read(): Promise<ServingMaterial> {
     const [certificate, privateKey, ca] = await Promise.all([
       readFile(join(this.dir, 'tls.crt'), 'utf8'),
       readFile(join(this.dir, 'tls.key'), 'utf8'),
@@ -276,27 +276,7 @@ export class FileCertificates implements CertificateSource {
     return { certificate, privateKey, caBundle: ca };
   }
 
-  async current(): Promise<ServingMaterial> {
-    this.material ??= await this.read();
-    return this.material;
-  }
-
-  on(listener: (m: ServingMaterial) => void): void {
-    this.listeners.push(listener);
-  }
-
-  async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      await sleep(this.pollMs, signal);
-      if (signal.aborted) return;
-      const next = await this.read().catch(() => undefined);
-      if (
-        next &&
-        (next.certificate !== this.material?.certificate || next.privateKey !== this.material?.privateKey)
-      ) {
-        this.material = next;
-        for (const l of this.listeners) l(next);
-      }
-    }
+  protected replaces(next: ServingMaterial, last: ServingMaterial | undefined): boolean {
+    return next.certificate !== last?.certificate || next.privateKey !== last?.privateKey;
   }
 }

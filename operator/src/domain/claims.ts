@@ -5,7 +5,6 @@ import { isCode } from '../errors.js';
 import type { Api } from '../kube/api.js';
 import { managedLabels } from '../kube/ownership.js';
 import { Resources } from '../kube/resources.js';
-import type { ClaimRequest } from './validators/index.js';
 
 /**
  * The one atomic point of the staff/client rule. A person (canonical email) of an account is reserved for one
@@ -18,6 +17,20 @@ import type { ClaimRequest } from './validators/index.js';
  */
 export const CLAIM_COMPONENT = 'claim';
 
+/** A person reserved for one population of one account, through the atomic point. */
+export interface ClaimRequest {
+  account: string;
+  email: string;
+  population: 'staff' | 'client';
+}
+
+/** What a claim ConfigMap holds. */
+export const ClaimData = z.object({
+  account: z.string(),
+  email: z.string(),
+  population: z.enum(['staff', 'client']),
+});
+
 export const Claim = z.looseObject({
   metadata: z.looseObject({
     name: z.string(),
@@ -26,11 +39,7 @@ export const Claim = z.looseObject({
     creationTimestamp: z.string().optional(),
     labels: z.record(z.string(), z.string()).optional(),
   }),
-  data: z.object({
-    account: z.string(),
-    email: z.string(),
-    population: z.enum(['staff', 'client']),
-  }),
+  data: ClaimData,
 });
 export type Claim = z.infer<typeof Claim>;
 

@@ -1,0 +1,54 @@
+import { Ready, Reason, findCondition } from '../../api/conditions.js';
+import { childInformers, type WorkspaceObject } from '../../caches.js';
+import { tenantNames } from '../../db/names.js';
+import { ownerOf } from '../../domain/children.js';
+import { Watches } from '../../kube/builder.js';
+import type { Controller } from '../../kube/controller.js';
+import { keyOf } from '../../kube/informer.js';
+import type { SetupContext } from '../context.js';
+import { WorkspaceReconciler } from './reconcile.js';
+
+/** A workspace that waits for a free place in its account's plan. */
+const waitsForPlan = (w: WorkspaceObject): boolean =>
+  findCondition(w.status?.conditions, Ready)?.reason === Reason.OverPlanLimit;
+
+/** The Workspace controller: what it watches, and how each event maps to the workspaces it concerns. */
+export function setupWorkspace(mgr: SetupContext): Controller {
+  const { caches } = mgr;
+  const controller = mgr.controller(new WorkspaceReconciler(mgr));
+  const workspacesOf = (account: string) => [...caches.workspaces.inNamespace(account)].map(keyOf);
+  new Watches(controller)
+    .for(caches.workspaces)
+    .owns(childInformers(caches), (child) => {
+      const owner = ownerOf(child.metadata.labels);
+      return owner?.component === 'workspace' ? `${owner.account}/${owner.slug}` : undefined;
+    })
+    // Teammates feed the staff binding of every workspace; the uid feeds their namespaces' owner reference.
+    .watches(caches.accounts, (a, old) =>
+      !old || old.metadata.generation !== a.metadata.generation || old.metadata.uid !== a.metadata.uid
+        ? workspacesOf(a.metadata.name)
+        : undefined,
+    )
+    // Accepted and revoked clients feed the client binding.
+    .watches(caches.invitations, (inv) =>
+      inv.metadata.namespace && inv.spec ? `${inv.metadata.namespace}/${inv.spec.workspace}` : undefined,
+    )
+    // A place in the plan is free: the workspaces waiting for one look again.
+    .watches(
+      caches.workspaces,
+      (w) =>
+        w.metadata.namespace
+          ? [...caches.workspaces.inNamespace(w.metadata.namespace)].filter(waitsForPlan).map(keyOf)
+          : undefined,
+      { events: ['delete'] },
+    );
+  // A workspace whose schema or role disappeared is provisioned again.
+  mgr.onDriftCheck(() => {
+    const prefix = mgr.config.database.namePrefix;
+    for (const ws of caches.workspaces.list()) {
+      const names = tenantNames(prefix, ws.metadata.namespace ?? '', ws.metadata.name);
+      if (!ws.metadata.deletionTimestamp && !mgr.inventory.has(names)) controller.enqueue(keyOf(ws));
+    }
+  });
+  return controller;
+}

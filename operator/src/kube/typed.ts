@@ -1,0 +1,39 @@
+import type { z } from 'zod';
+import type { CachedObject } from './informer.js';
+
+/** A zod issue, as much of it as a condition message names. */
+export interface Issue {
+  path: readonly PropertyKey[];
+  message: string;
+}
+
+/** An object of one of the operator's kinds as the cache holds it: spec and status parsed once, on entry. */
+export interface Typed<Spec, Status> extends CachedObject {
+  /** The parsed spec (defaults applied); undefined when it does not parse, and then `specIssues` says why. */
+  spec: Spec | undefined;
+  specIssues?: readonly Issue[];
+  /** The parsed status; undefined while the operator has written none, empty when what is there does not parse. */
+  status: Status | undefined;
+}
+
+/** The parser an informer of such a kind is given. */
+export function typedKind<Spec extends z.ZodType, Status extends z.ZodType>(spec: Spec, status: Status) {
+  const empty = status.parse({}) as z.output<Status>;
+  return (obj: CachedObject): Typed<z.output<Spec>, z.output<Status>> => {
+    const parsed = spec.safeParse(obj.spec);
+    return {
+      ...obj,
+      spec: parsed.success ? parsed.data : undefined,
+      ...(parsed.success ? {} : { specIssues: parsed.error.issues }),
+      status: obj.status === undefined ? undefined : (status.safeParse(obj.status).data ?? empty),
+    };
+  };
+}
+
+/**
+ * The parser of a child kind: the fields the operator reads, each falling back to undefined when it does not
+ * parse (such a child then reads as not holding what the operator wants, and the next pass writes it again).
+ */
+export function typedChild<Fields extends z.ZodType>(fields: Fields) {
+  return (obj: CachedObject): CachedObject & z.output<Fields> => Object.assign({}, obj, fields.parse(obj));
+}

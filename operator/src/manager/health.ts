@@ -1,0 +1,125 @@
+import type { Config } from '../config.js';
+import type { Database } from '../db/database.js';
+import type { TenantInventory } from '../db/inventory.js';
+import { errorMessage, isCode } from '../errors.js';
+import type { Reconciler } from '../kube/controller.js';
+import { sleep } from '../kube/informer.js';
+import { healthHandler, listen, metricsHandler } from '../http.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
+
+const RETRY_MS = 2_000;
+
+/**
+ * Whether PostgreSQL answers, as /readyz reports it (informational: admission needs no database). Known from the
+ * reconciles that use it, so an idle operator sends no SQL to find out; after a failure, a probe re-checks at most
+ * every two seconds.
+ */
+export class DatabaseHealth {
+  private healthy = false;
+  private lastProbe = 0;
+  /** Why the database set-up is refused, for /readyz. */
+  problem: string | undefined;
+
+  constructor(
+    private readonly db: Database,
+    private readonly inventory: TenantInventory,
+    private readonly log: Logger,
+  ) {}
+
+  /** The reconciler, reporting what its passes learn of the database. */
+  track(reconciler: Reconciler): Reconciler {
+    return {
+      name: reconciler.name,
+      reconcile: async (key, log) => {
+        try {
+          const result = await reconciler.reconcile(key, log);
+          if (!this.healthy && this.inventory.isLoaded) this.healthy = true;
+          return result;
+        } catch (err) {
+          if (isCode(err, 'Database')) this.healthy = false;
+          throw err;
+        }
+      },
+    };
+  }
+
+  /**
+   * Bootstrap and the first inventory load, retried until PostgreSQL answers. A refusal (code Config: the server
+   * leaves tenants a way out, see docs/security.md) is retried too, since an administrator fixes it on the server
+   * without restarting anything: the replica stays unready, /readyz says why and the log says it once, at error
+   * level, with the statements that fix it. During a rolling update the old replica keeps working meanwhile.
+   */
+  async connect(signal: AbortSignal): Promise<void> {
+    let logged = '';
+    while (!signal.aborted) {
+      try {
+        await this.db.bootstrap();
+        await this.inventory.refresh();
+        this.problem = undefined;
+        this.healthy = true;
+        return;
+      } catch (err) {
+        const message = errorMessage(err);
+        if (isCode(err, 'Config')) {
+          this.problem = message;
+          if (message !== logged) this.log.error({ err: message }, 'PostgreSQL set-up refused');
+          logged = message;
+        } else {
+          this.problem = undefined;
+          this.log.warn({ err: message }, 'PostgreSQL is not ready; retrying');
+        }
+        await sleep(RETRY_MS, signal);
+      }
+    }
+  }
+
+  /** Ready means the database answered. */
+  async ready(): Promise<boolean> {
+    if (this.healthy) return true;
+    if (!this.inventory.isLoaded || Date.now() - this.lastProbe < RETRY_MS) return false;
+    this.lastProbe = Date.now();
+    try {
+      await this.db.ping();
+      this.healthy = true;
+    } catch {
+      this.healthy = false;
+    }
+    return this.healthy;
+  }
+}
+
+export interface HealthState {
+  /** Every cache synced. */
+  synced(): boolean;
+  /** The webhook serves (or is not enabled). */
+  serving(): boolean;
+  controllersStarted(): boolean;
+}
+
+/**
+ * The health and metrics servers. /readyz gates on the informers and the webhook; the database and the
+ * controllers are reported but informational: a replica whose database is down still answers admission reviews,
+ * and a replica that does not lead runs no controllers.
+ */
+export async function serveHealth(
+  config: Config,
+  metrics: Metrics,
+  database: DatabaseHealth,
+  state: HealthState,
+): Promise<{ healthPort: number; metricsPort: number; servers: { close(): Promise<void> }[] }> {
+  const { bindAddress } = config.http;
+  const health = await listen(
+    healthHandler([
+      { name: 'informers', ok: state.synced },
+      { name: 'webhook', ok: state.serving },
+      // Admission needs no database: an outage of it slows provisioning, never the webhook.
+      { name: 'database', ok: () => database.ready(), detail: () => database.problem, informational: true },
+      { name: 'controllers', ok: state.controllersStarted, informational: true },
+    ]),
+    bindAddress,
+    config.http.healthPort,
+  );
+  const served = await listen(metricsHandler(metrics), bindAddress, config.http.metricsPort);
+  return { healthPort: health.port, metricsPort: served.port, servers: [health, served] };
+}

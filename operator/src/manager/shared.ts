@@ -1,0 +1,46 @@
+import { buildCaches } from '../caches.js';
+import type { Config } from '../config.js';
+import type { ControllerContext } from '../controllers/context.js';
+import { Database } from '../db/database.js';
+import { TenantInventory } from '../db/inventory.js';
+import { Api } from '../kube/api.js';
+import type { KubeClient } from '../kube/client.js';
+import { EventRecorder } from '../kube/events.js';
+import type { Logger } from '../log.js';
+import { Metrics } from '../metrics.js';
+
+export interface SharedOptions {
+  config: Config;
+  kube: KubeClient;
+  log: Logger;
+  metrics?: Metrics;
+  /** The clock the controllers read (tests inject one). */
+  now?: () => Date;
+}
+
+/**
+ * The pieces every component shares: the API client (its requests counted), the database and its tenant
+ * inventory, the typed caches and the event recorder. The manager builds them once; a reconciler test builds them
+ * the same way and calls a reconciler directly.
+ */
+export function buildShared(opts: SharedOptions): ControllerContext {
+  const { config, kube, log } = opts;
+  const metrics = opts.metrics ?? new Metrics({ processMetrics: true });
+  kube.onRequest(metrics.observeApiRequest);
+  const api = new Api(kube);
+  const db = new Database({ ...config.database, log: log.child({ component: 'database' }), metrics });
+  return {
+    api,
+    db,
+    inventory: new TenantInventory(db, config.database.namePrefix),
+    config,
+    caches: buildCaches(api, config, log),
+    events: new EventRecorder(api, {
+      controller: 'taskjuice.io/workspace-operator',
+      instance: config.leaderElection.identity,
+      log,
+    }),
+    metrics,
+    now: opts.now ?? (() => new Date()),
+  };
+}
