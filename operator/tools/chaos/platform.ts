@@ -28,7 +28,9 @@ export async function startChaosPlatform(): Promise<ChaosPlatform> {
   try {
     const controlPlane = await startLocalControlPlane(runDir, progress);
     stops.push(controlPlane.stop);
-    const postgres = await startPostgres(runDir, progress);
+    // Commits wait for their WAL flush: `-m immediate` must not lose rows a client saw committed (the test server's
+    // synchronous_commit=off would, and that would be the server's doing, not the operator's).
+    const postgres = await startPostgres(runDir, progress, { settings: { synchronous_commit: 'on' } });
     stops.push(() => postgres.stop());
     const kube = await KubeClient.fromFile(controlPlane.kubeconfigPath, { maxSockets: 96 });
     stops.push(async () => kube.close());

@@ -77,11 +77,14 @@ export class Replica {
     void p.exited.then((code) => {
       if (this.planned.has(p) || this.stopped) return;
       this.crashes++;
-      const fatal = tail(p.logFile, 40)
-        .split('\n')
-        .filter((l) => /"level":(50|60)|Error|error/.test(l))
-        .slice(-1)[0];
-      this.crashReasons.push(`exit ${code}: ${(fatal ?? '').slice(0, 300)}`);
+      const lines = tail(p.logFile, 60).split('\n');
+      const fatal =
+        lines.find((l) => /^\w*Error\b/.test(l)) ??
+        lines.filter((l) => /"level":(50|60)/.test(l)).slice(-1)[0];
+      const unhandled = lines.some((l) => l.includes("Unhandled 'error' event"))
+        ? "unhandled 'error' event: "
+        : '';
+      this.crashReasons.push(`exit ${code}: ${unhandled}${(fatal ?? '').slice(0, 300)}`);
       if (this.process === p) void this.start();
     });
   }

@@ -4,7 +4,15 @@ import { fixed, progress, seconds } from '../bench/common.js';
 import { PLAN_CATALOG } from '../bench/objects.js';
 import type { ChaosPlatform } from './platform.js';
 import { Replica } from './replica.js';
-import { CHAOS_LABEL, ROWS_PER_WORKSPACE, Workload, totalOrphans, type Orphans } from './workload.js';
+import { OPERATOR_DATABASE } from '../local/postgres.js';
+import {
+  CHAOS_LABEL,
+  inDatabase,
+  ROWS_PER_WORKSPACE,
+  Workload,
+  totalOrphans,
+  type Orphans,
+} from './workload.js';
 
 /** What every scenario gets, and what it hands back: figures beside their targets, and notes. */
 export interface ScenarioContext {
@@ -49,7 +57,7 @@ export class Stage {
     const names = Array.from({ length: accounts }, (_, i) => `${name}-${ctx.run}-a${i}`);
     this.workload = new Workload({
       api: ctx.platform.api,
-      adminUrl: ctx.platform.postgres.adminUrl,
+      catalogUrl: inDatabase(ctx.platform.postgres.adminUrl, OPERATOR_DATABASE),
       scenario: this.scenario,
       accounts: names,
       prefix,

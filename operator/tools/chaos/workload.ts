@@ -9,7 +9,7 @@ import { Resources } from '../../src/kube/resources.js';
 import { silentLogger } from '../../src/log.js';
 import { isReady } from '../bench/readiness.js';
 import { accountBody, workspaceBody } from '../bench/objects.js';
-import { delay, eachLimit } from '../bench/common.js';
+import { delay, eachLimit, progress } from '../bench/common.js';
 
 /**
  * What one chaos scenario does to the cluster and measures from outside, as a client would: a burst of
@@ -22,8 +22,8 @@ export const ROWS_PER_WORKSPACE = 10;
 
 export interface WorkloadOptions {
   api: Api;
-  /** The superuser connection, to read the catalog. */
-  adminUrl: string;
+  /** A connection to the operator's database that may read the catalog (the superuser's, or the operator's). */
+  catalogUrl: string;
   /** Label value of this scenario (its operator watches only these objects). */
   scenario: string;
   accounts: string[];
@@ -225,7 +225,7 @@ export class Workload {
 
   async orphans(): Promise<Orphans> {
     const expected = new Set([...this.live].map((k) => tenantName(this.o.prefix, k)));
-    const admin = new pg.Client({ connectionString: this.o.adminUrl });
+    const admin = new pg.Client({ connectionString: this.o.catalogUrl });
     admin.on('error', () => {});
     await admin.connect();
     let schemas: string[];
@@ -281,6 +281,7 @@ export class Workload {
     since = performance.now(),
   ): Promise<{ ms: number; notReady: number; notGone: number; orphans: Orphans }> {
     const started = since;
+    let polls = 0;
     let orphans: Orphans = { schemas: 0, roles: 0, namespaces: 0, missing: 0 };
     for (;;) {
       const notReady = this.live.size - this.readyKeys().length;
@@ -295,6 +296,11 @@ export class Workload {
         }
       }
       if (performance.now() - started > timeoutMs) return { ms: Number.NaN, notReady, notGone, orphans };
+      if (++polls % 40 === 0) {
+        progress(
+          `${this.o.scenario}: waiting: ${notReady} not Ready, ${notGone} deleted not gone, orphans ${JSON.stringify(orphans)}`,
+        );
+      }
       await delay(250);
     }
   }
@@ -309,3 +315,10 @@ const tenantName = (prefix: string, key: string): string => {
   const [account = '', slug = ''] = key.split('/');
   return tenantNames(prefix, account, slug).schema;
 };
+
+/** The same server and credentials, in another database (schemas are per database, roles are not). */
+export function inDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}

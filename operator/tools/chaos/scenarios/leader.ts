@@ -1,51 +1,24 @@
-import { join } from 'node:path';
 import { Resources } from '../../../src/kube/resources.js';
 import { delay, progress, seconds } from '../../bench/common.js';
-import { TcpProxy } from '../../local/proxy.js';
-import { ApiProxy } from '../api-proxy.js';
-import { StatementCounter } from '../pg-statements.js';
-import type { Replica } from '../replica.js';
+import { watchedReplica as watchedReplicaOf, type Watched } from '../watched.js';
 import { Stage, timeUntil, type ScenarioContext, type ScenarioResult } from '../scenario.js';
 
-export interface Watched {
-  replica: Replica;
-  api: ApiProxy;
-  sql: StatementCounter;
-  stop(): Promise<void>;
-}
-
-/** A replica whose API requests and SQL pass through proxies of its own, so what it alone sends is countable. */
+/** A watched replica of the stage's operator (its figures count in the stage's books). */
 export async function watchedReplica(
   stage: Stage,
   name: string,
   env: Record<string, string> = {},
 ): Promise<Watched> {
   const { platform } = stage.ctx;
-  const api = new ApiProxy();
-  const kubeconfig = await api.start(
-    platform.controlPlane.kubeconfigPath,
-    join(platform.runDir, `${stage.name}-${name}.kubeconfig`),
-  );
-  const real = new URL(platform.postgres.operatorUrl);
-  const db = new TcpProxy(real.hostname, Number(real.port));
-  await db.start();
-  const sql = new StatementCounter().attach(db);
-  const viaProxy = new URL(real);
-  viaProxy.port = String(db.port);
-  const replica = stage.replica(name, {
-    kubeconfig,
-    databaseUrl: viaProxy.toString(),
-    env: { DATABASE_CLIENT_HOST: real.hostname, DATABASE_CLIENT_PORT: real.port, ...env },
+  const watched = await watchedReplicaOf({
+    runDir: platform.runDir,
+    name: `${stage.name}-${name}`,
+    adminKubeconfig: platform.controlPlane.kubeconfigPath,
+    databaseUrl: platform.postgres.operatorUrl,
+    env: stage.env(env),
   });
-  return {
-    replica,
-    api,
-    sql,
-    async stop() {
-      await api.stop();
-      await db.stop();
-    },
-  };
+  stage.replicas.push(watched.replica);
+  return watched;
 }
 
 export async function leaseHolder(stage: Stage): Promise<string | undefined> {

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { Resources } from '../../../src/kube/resources.js';
 import { delay, mb, progress, quantile } from '../../bench/common.js';
-import { CHAOS_LABEL } from '../workload.js';
+import { OPERATOR_DATABASE } from '../../local/postgres.js';
+import { CHAOS_LABEL, inDatabase } from '../workload.js';
 import { Stage, pct, type ScenarioContext, type ScenarioResult } from '../scenario.js';
 
 /**
@@ -45,7 +46,9 @@ export async function soak(ctx: ScenarioContext): Promise<ScenarioResult> {
     await delay(200);
   }
   const c = await w.converge(120_000);
-  const admin = new pg.Client({ connectionString: ctx.platform.postgres.adminUrl });
+  const admin = new pg.Client({
+    connectionString: inDatabase(ctx.platform.postgres.adminUrl, OPERATOR_DATABASE),
+  });
   await admin.connect();
   const like = 'soak\\_%';
   const counts = await admin.query<{ schemas: string; roles: string }>(
