@@ -14,8 +14,8 @@ import { freePort } from '../local/processes.js';
  * - `silent`: watch streams stay open and deliver nothing (a connection that died without a FIN);
  * - `gone`: open watches get an ERROR event with code 410 and end, new ones get the same at once.
  *
- * It forwards with the administrator's client certificate; the process behind it talks to it with a token the
- * proxy ignores (everything stays on loopback).
+ * It forwards with the administrator's client certificate; the process behind it presents a certificate of the
+ * proxy's own authority, which the proxy does not check (everything stays on loopback).
  */
 export interface ApiRequest {
   at: number;
@@ -73,12 +73,18 @@ export class ApiProxy {
       key: b64(user['client-key-data']),
     };
     this.agent = new https.Agent({ keepAlive: true, maxSockets: 512, ...this.tls });
-    const ca = await createAuthority('chaos-api-proxy', { days: 1 });
+    const ca = await createAuthority('chaos-api-proxy-ca', { days: 1 });
     const serving = await issueCertificate(ca, {
       commonName: 'chaos-api-proxy',
       dnsNames: ['localhost'],
       ipAddresses: ['127.0.0.1'],
       usage: 'server',
+      validFor: { days: 1 },
+    });
+    // A client certificate rather than a token: the kubeconfig then reads as the local platform's own do.
+    const client = await issueCertificate(ca, {
+      commonName: 'chaos-proxied',
+      usage: 'client',
       validFor: { days: 1 },
     });
     const port = await freePort();
@@ -102,7 +108,15 @@ export class ApiProxy {
             cluster: { server: `https://127.0.0.1:${port}`, 'certificate-authority-data': b(ca.certificate) },
           },
         ],
-        users: [{ name: 'proxy', user: { token: 'chaos-proxy' } }],
+        users: [
+          {
+            name: 'proxy',
+            user: {
+              'client-certificate-data': b(client.certificate),
+              'client-key-data': b(client.privateKey),
+            },
+          },
+        ],
         contexts: [{ name: 'proxy', context: { cluster: 'proxy', user: 'proxy' } }],
         'current-context': 'proxy',
       }),
