@@ -49,6 +49,8 @@ const GONE_EVENT = `${JSON.stringify({
 
 export class ApiProxy {
   readonly requests: ApiRequest[] = [];
+  upstreamErrors = 0;
+  lastUpstreamError = '';
   private mode: 'pass' | 'silent' | 'gone' = 'pass';
   private readonly watches = new Set<ServerResponse>();
   /** Watches silenced for good: a dead connection never comes back, only new ones work again. */
@@ -135,7 +137,8 @@ export class ApiProxy {
       res.end(GONE_EVENT);
       return;
     }
-    const headers = { ...req.headers };
+    // The Host header names the upstream: Node checks the upstream's certificate against it.
+    const headers = { ...req.headers, host: `${this.upstream.host}:${this.upstream.port}` };
     delete headers.authorization;
     const up = https.request(
       { host: this.upstream.host, port: this.upstream.port, method, path, headers, agent: this.agent },
@@ -157,8 +160,13 @@ export class ApiProxy {
         } else upRes.pipe(res);
       },
     );
-    up.on('error', () => res.destroy());
-    req.on('close', () => {
+    up.on('error', (err) => {
+      this.upstreamErrors++;
+      this.lastUpstreamError = err.message;
+      res.destroy();
+    });
+    // A request's 'close' comes when its body is read; the response's, when the client is gone or it is sent.
+    res.on('close', () => {
       if (!res.writableFinished) up.destroy();
     });
     req.pipe(up);
