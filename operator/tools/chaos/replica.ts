@@ -25,6 +25,8 @@ export const DIST_ENTRY = join(REPO_ROOT, 'dist', 'main.js');
 export class Replica {
   kills = 0;
   crashes = 0;
+  /** Exits because the Lease could not be renewed in time (the API server was away): by design, not crashes. */
+  leaseExits = 0;
   /** Why each unplanned exit happened: the exit code and the operator's last fatal log line. */
   readonly crashReasons: string[] = [];
   private process: Managed | undefined;
@@ -74,17 +76,24 @@ export class Replica {
       },
     );
     this.process = p;
-    void p.exited.then((code) => {
+    void p.exited.then(async (code) => {
       if (this.planned.has(p) || this.stopped) return;
-      this.crashes++;
+      // The exit event can come before the last lines reach the log through the pipe.
+      await new Promise((r) => setTimeout(r, 300));
       const lines = tail(p.logFile, 60).split('\n');
-      const fatal =
-        lines.find((l) => /^\w*Error\b/.test(l)) ??
-        lines.filter((l) => /"level":(50|60)/.test(l)).slice(-1)[0];
-      const unhandled = lines.some((l) => l.includes("Unhandled 'error' event"))
-        ? "unhandled 'error' event: "
-        : '';
-      this.crashReasons.push(`exit ${code}: ${unhandled}${(fatal ?? '').slice(0, 300)}`);
+      if (lines.some((l) => l.includes('lost the leader Lease'))) {
+        // By design (controller-runtime's managers do the same): the restart is kubelet's, not a crash.
+        this.leaseExits++;
+      } else {
+        this.crashes++;
+        const fatal =
+          lines.find((l) => /^\w*Error\b/.test(l)) ??
+          lines.filter((l) => /"level":(50|60)/.test(l)).slice(-1)[0];
+        const unhandled = lines.some((l) => l.includes("Unhandled 'error' event"))
+          ? "unhandled 'error' event: "
+          : '';
+        this.crashReasons.push(`exit ${code}: ${unhandled}${(fatal ?? '').slice(0, 300)}`);
+      }
       if (this.process === p) void this.start();
     });
   }
