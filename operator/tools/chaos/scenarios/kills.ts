@@ -1,9 +1,10 @@
 import { delay, progress } from '../../bench/common.js';
-import { Stage, type ScenarioContext, type ScenarioResult } from '../scenario.js';
+import { Stage, timeUntil, type ScenarioContext, type ScenarioResult } from '../scenario.js';
 
 /**
  * SIGKILL at random points (SPEC 7, crashes): the burst arrives in slices, one per kill, and each kill lands a
- * random moment after the slice was applied (before, during or after the reconciles it started); a tenth of the
+ * random moment (0-1.5 s) after the new process synced its caches, so before, during or after the reconciles the
+ * slice and the restart started; a tenth of the
  * Ready workspaces is deleted along the way. A killed container restarts in its pod, so the Lease identity stays.
  */
 export async function kills(ctx: ScenarioContext): Promise<ScenarioResult> {
@@ -25,6 +26,8 @@ export async function kills(ctx: ScenarioContext): Promise<ScenarioResult> {
       next += slice.length;
       await w.create(slice);
     }
+    // Random points of its work, not of its start-up: from the moment its caches are synced (readyz).
+    await timeUntil(() => operator.ready(), 30_000);
     await delay(Math.floor(Math.random() * 1_500));
     await operator.kill('SIGKILL');
     lastRestart = performance.now();
