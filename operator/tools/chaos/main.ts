@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { onShutdown, progress, wholeNumber } from '../bench/common.js';
 import { startChaosPlatform, type ChaosPlatform } from './platform.js';
 import { printChaosReport } from './report.js';
-import { newRun, type Scenario, type ScenarioResult } from './scenario.js';
+import { abandonOpenStages, newRun, type Scenario, type ScenarioResult } from './scenario.js';
 import { apiserver } from './scenarios/apiserver.js';
 import { kills } from './scenarios/kills.js';
 import { leader } from './scenarios/leader.js';
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
         figures: [],
         notes: [`FAILED: ${err instanceof Error ? err.message : String(err)}`],
       });
+      await abandonOpenStages();
     }
   }
   printChaosReport({
@@ -83,8 +84,10 @@ async function main(): Promise<void> {
 
 main()
   .then(() => cleanup())
+  // Whatever a failed scenario left (a retrying watch, a proxy) must not keep the process alive.
+  .then(() => process.exit(process.exitCode ?? 0))
   .catch(async (err: unknown) => {
     progress(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     await cleanup();
-    process.exitCode = 1;
+    process.exit(1);
   });

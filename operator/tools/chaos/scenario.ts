@@ -37,6 +37,13 @@ export interface ScenarioResult {
 
 export type Scenario = (ctx: ScenarioContext) => Promise<ScenarioResult>;
 
+const open = new Set<Stage>();
+
+/** Stops the operators and the watch of every scenario that failed before its books were kept. */
+export async function abandonOpenStages(): Promise<void> {
+  for (const stage of [...open]) await stage.abandon();
+}
+
 /** One scenario's objects, its operator's environment and its figures. */
 export class Stage {
   readonly scenario: string;
@@ -95,6 +102,7 @@ export class Stage {
 
   async begin(): Promise<void> {
     progress(`${this.name}: start`);
+    open.add(this);
     await this.ctx.platform.api.create(Resources.Namespace, { metadata: { name: this.leaseNamespace } });
     await this.workload.start();
   }
@@ -120,6 +128,12 @@ export class Stage {
     );
   }
 
+  async abandon(): Promise<void> {
+    open.delete(this);
+    for (const r of this.replicas) await r.stop();
+    await this.workload.stop();
+  }
+
   async finish(): Promise<ScenarioResult> {
     const w = this.workload;
     const lost = await w.rowsLost();
@@ -143,8 +157,7 @@ export class Stage {
     this.add('other client errors (retried)', String(w.clientErrors));
     for (const s of w.errorSamples.slice(0, 3)) this.notes.push(`client error: ${s}`);
     this.add('workspaces ever Stalled', String(w.stalled.size), '0', w.stalled.size === 0);
-    for (const r of this.replicas) await r.stop();
-    await w.stop();
+    await this.abandon();
     progress(`${this.name}: done`);
     return { name: this.name, figures: this.figures, notes: this.notes };
   }
