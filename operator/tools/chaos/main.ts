@@ -11,7 +11,7 @@
 import { parseArgs } from 'node:util';
 import { onShutdown, progress, wholeNumber } from '../bench/common.js';
 import { startChaosPlatform, type ChaosPlatform } from './platform.js';
-import { printChaosReport } from './report.js';
+import { printChaosReport, scenarioBlock } from './report.js';
 import { abandonOpenStages, newRun, type Scenario, type ScenarioResult } from './scenario.js';
 import { apiserver } from './scenarios/apiserver.js';
 import { kills } from './scenarios/kills.js';
@@ -62,7 +62,10 @@ async function main(): Promise<void> {
   for (const name of names) {
     const scenario = SCENARIOS[name] as Scenario;
     try {
-      results.push(await scenario({ platform, workspaces: N, minutes: MINUTES, run }));
+      const result = await scenario({ platform, workspaces: N, minutes: MINUTES, run });
+      results.push(result);
+      // As it ends, on stderr: a long run that is stopped halfway has still said what it measured.
+      process.stderr.write(`${scenarioBlock(result).join('\n')}\n`);
     } catch (err) {
       progress(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       results.push({
