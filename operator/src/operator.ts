@@ -103,6 +103,7 @@ export class Operator {
       tenantConnectionLimit: config.database.tenantConnectionLimit,
       log: log.child({ component: 'database' }),
       metrics: this.metrics,
+      fence: () => this.lapsedLeadership(),
     });
     this.inventory = new TenantInventory(this.db, config.database.namePrefix);
 
@@ -169,6 +170,14 @@ export class Operator {
           retryPeriodMs: config.leaderElection.retryPeriodMs,
           log: log.child({ component: 'leader-election' }),
         })
+      : undefined;
+    kube.fenceWrites(() => this.lapsedLeadership());
+  }
+
+  /** Why this replica must not write now, if it must not: it led, and cannot be sure it still does. */
+  private lapsedLeadership(): string | undefined {
+    return this.leader?.lapsed
+      ? 'the leader Lease lapsed (not renewed within the renew deadline)'
       : undefined;
   }
 

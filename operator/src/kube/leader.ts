@@ -45,6 +45,8 @@ const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z
 
 export class LeaderElector {
   private leading = false;
+  private lost = false;
+  private lastRenew = 0;
   private observedRecord = '';
   private observedAt = 0;
 
@@ -58,6 +60,15 @@ export class LeaderElector {
   }
 
   /**
+   * True once this replica led and can no longer be sure it still does: its last renewal is older than the renew
+   * deadline on its own clock (a process paused past its Lease, say, that has not yet run its next renewal), or it
+   * stepped down. Such a replica must not write: another may hold the Lease and be writing the same objects.
+   */
+  get lapsed(): boolean {
+    return this.lost || (this.leading && Date.now() - this.lastRenew > this.opts.renewDeadlineMs);
+  }
+
+  /**
    * Campaigns until elected, calls `onStarted`, renews until the signal aborts or renewal fails past the
    * deadline (then `onStopped`). On abort the Lease is released so that another replica takes over at once.
    */
@@ -67,16 +78,17 @@ export class LeaderElector {
     }
     if (signal.aborted) return;
     this.leading = true;
+    this.lastRenew = Date.now();
     this.opts.log.info({ lease: this.opts.name, identity: this.opts.identity }, 'became leader');
     callbacks.onStarted();
-    let lastRenew = Date.now();
     while (!signal.aborted) {
       await sleep(this.opts.retryPeriodMs, signal);
       if (signal.aborted) break;
       if (await this.tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-      } else if (Date.now() - lastRenew > this.opts.renewDeadlineMs) {
+        this.lastRenew = Date.now();
+      } else if (Date.now() - this.lastRenew > this.opts.renewDeadlineMs) {
         this.leading = false;
+        this.lost = true;
         this.opts.log.error(
           { lease: this.opts.name },
           'lost the leader Lease: could not renew it within the deadline',
