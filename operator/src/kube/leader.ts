@@ -78,15 +78,14 @@ export class LeaderElector {
     }
     if (signal.aborted) return;
     this.leading = true;
-    this.lastRenew = Date.now();
     this.opts.log.info({ lease: this.opts.name, identity: this.opts.identity }, 'became leader');
     callbacks.onStarted();
     while (!signal.aborted) {
       await sleep(this.opts.retryPeriodMs, signal);
       if (signal.aborted) break;
-      if (await this.tryAcquireOrRenew()) {
-        this.lastRenew = Date.now();
-      } else if (Date.now() - this.lastRenew > this.opts.renewDeadlineMs) {
+      // A successful renewal records when it was sent (lastRenew).
+      const renewed = await this.tryAcquireOrRenew();
+      if (!renewed && Date.now() - this.lastRenew > this.opts.renewDeadlineMs) {
         this.leading = false;
         this.lost = true;
         this.opts.log.error(
@@ -123,6 +122,7 @@ export class LeaderElector {
           },
         });
         this.observe(JSON.stringify({ h: this.opts.identity, r: microTime(now) }));
+        this.lastRenew = now;
         return true;
       }
       const spec = lease.spec ?? {};
@@ -144,6 +144,8 @@ export class LeaderElector {
           leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover ? 1 : 0),
         },
       });
+      // When it was sent, not when the answer came: a process paused in between must count the pause against it.
+      this.lastRenew = now;
       return true;
     } catch (err) {
       if (!isCode(err, 'Conflict', 'AlreadyExists')) {
