@@ -21,6 +21,9 @@ export interface ApiRequest {
   at: number;
   method: string;
   path: string;
+  /** When its TCP connection was accepted, and whether it was that connection's first request. */
+  connectedAt: number;
+  first: boolean;
 }
 
 const Kubeconfig = z.object({
@@ -93,6 +96,7 @@ export class ApiProxy {
     const server = https.createServer({ cert: serving.certificate, key: serving.privateKey }, (req, res) =>
       this.forward(req, res),
     );
+    server.on('connection', (socket) => this.connectedAt.set(socket, performance.now()));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());
@@ -127,10 +131,17 @@ export class ApiProxy {
     return kubeconfigOut;
   }
 
+  private readonly connectedAt = new WeakMap<object, number>();
+  private readonly served = new WeakSet<object>();
+
   private forward(req: IncomingMessage, res: ServerResponse): void {
     const path = req.url ?? '/';
     const method = req.method ?? 'GET';
-    this.requests.push({ at: performance.now(), method, path });
+    const socket = req.socket;
+    const first = !this.served.has(socket);
+    this.served.add(socket);
+    const connectedAt = this.connectedAt.get(socket) ?? 0;
+    this.requests.push({ at: performance.now(), method, path, connectedAt, first });
     const watch = /[?&]watch=(true|1)/.test(path);
     if (watch && this.mode === 'gone') {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -172,11 +183,18 @@ export class ApiProxy {
     req.pipe(up);
   }
 
-  /** Writes (create, update, patch, delete) other than the Lease's, since `sinceMs` (performance.now()). */
-  writesSince(sinceMs: number): ApiRequest[] {
-    return this.requests.filter(
+  /**
+   * Writes (create, update, patch, delete) other than the Lease's that arrived since `sinceMs` (performance.now()),
+   * apart: `started` ones the process sent after that moment, and `inFlight` ones it had sent before, which reach
+   * the proxy only afterwards because they are the first request of a connection whose TLS handshake the pause cut
+   * in two (on an open connection, bytes written before a pause arrive during it).
+   */
+  writesSince(sinceMs: number): { started: ApiRequest[]; inFlight: ApiRequest[] } {
+    const writes = this.requests.filter(
       (r) => r.at >= sinceMs && WRITES.has(r.method) && !r.path.includes('/leases'),
     );
+    const inFlight = writes.filter((r) => r.first && r.connectedAt < sinceMs);
+    return { started: writes.filter((r) => !inFlight.includes(r)), inFlight };
   }
 
   /** Open watches deliver nothing from now on, and new ones nothing until `pass()`. */

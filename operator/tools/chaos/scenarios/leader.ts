@@ -103,9 +103,18 @@ export async function leader(ctx: ScenarioContext): Promise<ScenarioResult> {
       code === undefined ? 'still running' : String(code),
       'exits (lost Lease)',
     );
-    stage.add('resumed ex-leader: API writes (not Lease)', String(writes.length), '0', writes.length === 0);
+    stage.add(
+      'resumed ex-leader: API writes started after resume',
+      String(writes.started.length),
+      '0',
+      writes.started.length === 0,
+    );
+    stage.add(
+      'resumed ex-leader: writes sent before the pause, delivered after',
+      String(writes.inFlight.length),
+    );
     stage.add('resumed ex-leader: SQL statements / DDL', `${sql.all} / ${sql.ddl}`, '0 DDL', sql.ddl === 0);
-    for (const x of writes.slice(0, 3))
+    for (const x of [...writes.started, ...writes.inFlight].slice(0, 3))
       stage.notes.push(`write after resume: ${x.method} ${x.path.slice(0, 120)}`);
     for (const x of sql.examples) stage.notes.push(`DDL after resume: ${x}`);
     if (code !== undefined) await paused.replica.start();
