@@ -163,10 +163,11 @@ export class ApiProxy {
             upRes.destroy();
           });
           upRes.on('data', (chunk: Buffer) => {
-            if (!this.silenced.has(res)) res.write(chunk);
+            // Not after expireWatches ended it, nor once silenced.
+            if (!this.silenced.has(res) && !res.writableEnded) res.write(chunk);
           });
           upRes.on('end', () => {
-            if (!this.silenced.has(res)) res.end();
+            if (!this.silenced.has(res) && !res.writableEnded) res.end();
           });
         } else upRes.pipe(res);
       },
