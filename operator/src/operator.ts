@@ -50,7 +50,7 @@ export class Operator {
     const { config, log } = opts;
     // Every informer, sleep and watch listens on the one stop signal.
     setMaxListeners(0, this.abort.signal);
-    this.shared = buildShared(opts);
+    this.shared = buildShared({ ...opts, fence: () => this.lapsedLeadership() });
     this.database = new DatabaseHealth(this.shared.db, this.shared.inventory, log);
     this.drift = new DriftChecks(this.shared.inventory, {
       intervalMs: config.database.driftCheckIntervalMs,
@@ -83,6 +83,13 @@ export class Operator {
           ...config.leaderElection,
           log: log.child({ component: 'leader-election' }),
         })
+      : undefined;
+  }
+
+  /** Why this replica must not write now, if it must not: it led, and cannot be sure it still does. */
+  private lapsedLeadership(): string | undefined {
+    return this.leader?.lapsed
+      ? 'the leader Lease lapsed (not renewed within the renew deadline)'
       : undefined;
   }
 

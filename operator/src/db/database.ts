@@ -44,6 +44,8 @@ export type DatabaseSettings = Pick<
 export interface DatabaseOptions extends DatabaseSettings {
   log: Logger;
   metrics: Metrics;
+  /** A check before every statement: a reason refuses it (a leader that cannot be sure of its Lease any more). */
+  fence?: () => string | undefined;
 }
 
 /**
@@ -125,6 +127,8 @@ export class Database {
     sql: string,
     values?: unknown[],
   ): Promise<pg.QueryResult> {
+    const reason = this.opts.fence?.();
+    if (reason) throw new OperatorError('Database', `PostgreSQL ${op} not sent: ${reason}`);
     this.count(op);
     try {
       return await client.query(sql, values);

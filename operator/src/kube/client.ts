@@ -74,6 +74,7 @@ export class KubeClient {
   private headersAt = 0;
   private readonly observers: RequestObserver[] = [];
   private readonly warningObservers: ((warning: string) => void)[] = [];
+  private fence: (() => string | undefined) | undefined;
 
   private constructor(
     private readonly config: KubeConfig,
@@ -225,11 +226,23 @@ export class KubeClient {
     }
   }
 
+  /**
+   * A check before every write but the Lease's: when it returns a reason, the write is refused with it before it
+   * leaves the process (a leader that cannot be sure of its Lease any more).
+   */
+  fenceWrites(fence: () => string | undefined): void {
+    this.fence = fence;
+  }
+
   /** One request; the parsed JSON body of a 2xx answer, or an OperatorError. */
   async request(opts: RequestOptions): Promise<unknown> {
     const started = performance.now();
     const verb = this.verbOf(opts);
     let status = 0;
+    if (verb !== 'get' && verb !== 'list' && verb !== 'watch' && !opts.path.includes('/leases')) {
+      const reason = this.fence?.();
+      if (reason) throw new OperatorError('Unavailable', `${opts.method} ${opts.path} not sent: ${reason}`);
+    }
     try {
       const { res } = await this.open(opts, opts.timeoutMs ?? this.options.timeoutMs ?? 30_000);
       status = res.statusCode ?? 0;

@@ -229,6 +229,8 @@ export class Informer<T extends CachedObject = CachedObject> {
         if (needList) {
           await this.relist();
           needList = false;
+          // The server answered: a later failure backs off from the start again, not from where an outage left it.
+          failures = 0;
         }
         await this.watchOnce(signal);
         failures = 0;

@@ -39,6 +39,8 @@ const microTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z
 
 export class LeaderElector {
   private leading = false;
+  private lost = false;
+  private lastRenew = 0;
   private observedRecord = '';
   private observedAt = 0;
 
@@ -49,6 +51,15 @@ export class LeaderElector {
 
   get isLeader(): boolean {
     return this.leading;
+  }
+
+  /**
+   * True once this replica led and can no longer be sure it still does: its last renewal is older than the renew
+   * deadline on its own clock (a process paused past its Lease, say, that has not yet run its next renewal), or it
+   * stepped down. Such a replica must not write: another may hold the Lease and be writing the same objects.
+   */
+  get lapsed(): boolean {
+    return this.lost || (this.leading && Date.now() - this.lastRenew > this.opts.renewDeadlineMs);
   }
 
   /**
@@ -63,14 +74,14 @@ export class LeaderElector {
     this.leading = true;
     this.opts.log.info({ lease: this.opts.name, identity: this.opts.identity }, 'became leader');
     callbacks.onStarted();
-    let lastRenew = Date.now();
     while (!signal.aborted) {
       await sleep(this.opts.retryPeriodMs, signal);
       if (signal.aborted) break;
-      if (await this.tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-      } else if (Date.now() - lastRenew > this.opts.renewDeadlineMs) {
+      // A successful renewal records when it was sent (lastRenew).
+      const renewed = await this.tryAcquireOrRenew();
+      if (!renewed && Date.now() - this.lastRenew > this.opts.renewDeadlineMs) {
         this.leading = false;
+        this.lost = true;
         this.opts.log.error(
           { lease: this.opts.name },
           'lost the leader Lease: could not renew it within the deadline',
@@ -105,6 +116,7 @@ export class LeaderElector {
           },
         });
         this.observe(JSON.stringify({ h: this.opts.identity, r: microTime(now) }));
+        this.lastRenew = now;
         return true;
       }
       const spec = lease.spec ?? {};
@@ -126,6 +138,8 @@ export class LeaderElector {
           leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover ? 1 : 0),
         },
       });
+      // When it was sent, not when the answer came: a process paused in between must count the pause against it.
+      this.lastRenew = now;
       return true;
     } catch (err) {
       if (!isCode(err, 'Conflict', 'AlreadyExists')) {

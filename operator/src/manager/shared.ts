@@ -16,6 +16,11 @@ export interface SharedOptions {
   metrics?: Metrics;
   /** The clock the controllers read (tests inject one). */
   now?: () => Date;
+  /**
+   * Why this replica must not write now, if it must not (a leader that cannot be sure of its Lease any more):
+   * checked before every API write but the Lease's, and before every SQL statement.
+   */
+  fence?: () => string | undefined;
 }
 
 /**
@@ -28,7 +33,13 @@ export function buildShared(opts: SharedOptions): ControllerContext {
   const metrics = opts.metrics ?? new Metrics({ processMetrics: true });
   kube.onRequest(metrics.observeApiRequest);
   const api = new Api(kube);
-  const db = new Database({ ...config.database, log: log.child({ component: 'database' }), metrics });
+  if (opts.fence) kube.fenceWrites(opts.fence);
+  const db = new Database({
+    ...config.database,
+    log: log.child({ component: 'database' }),
+    metrics,
+    fence: opts.fence,
+  });
   return {
     api,
     db,

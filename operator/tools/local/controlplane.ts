@@ -26,6 +26,12 @@ export interface ControlPlane {
   webhookClient: { caFile: string; certFile: string; keyFile: string; name: string };
   /** Issues a client certificate kubeconfig for any user and groups, for tests of what that user may do. */
   kubeconfigFor(user: string, groups?: string[]): Promise<string>;
+  /**
+   * Stops kube-apiserver (SIGTERM: it drains; SIGKILL: it just dies); etcd and the controller manager keep running,
+   * so the store and everything in it survive. `startApiServer` brings it back on the same port.
+   */
+  stopApiServer(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  startApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -230,36 +236,36 @@ export async function startControlPlane(
 
     log('starting kube-apiserver');
     const adminTls = { ca: ca.certificate, cert: admin.certificate, key: admin.privateKey };
-    const { port: apiPort } = await startOnFreePort(
-      processes,
-      (apiPort) =>
-        startProcess(runDir, 'kube-apiserver', binaries.kubeApiserver, [
-          `--etcd-servers=http://127.0.0.1:${etcdPort}`,
-          '--bind-address=127.0.0.1',
-          '--advertise-address=127.0.0.1',
-          `--secure-port=${apiPort}`,
-          `--tls-cert-file=${file('apiserver.crt', serving.certificate)}`,
-          `--tls-private-key-file=${file('apiserver.key', serving.privateKey)}`,
-          `--client-ca-file=${caFile}`,
-          '--authorization-mode=RBAC',
-          `--admission-control-config-file=${admissionConfigFile}`,
-          `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
-          `--service-account-key-file=${file('sa.pub', saKey.publicKey)}`,
-          `--service-account-signing-key-file=${file('sa.key', saKey.privateKey)}`,
-          '--service-cluster-ip-range=10.0.0.0/24',
-          '--allow-privileged=true',
-          '--endpoint-reconciler-type=none',
-          '--max-requests-inflight=1000',
-          '--max-mutating-requests-inflight=500',
-          '--profiling=false',
-        ]),
-      (port, apiserver) =>
-        waitFor(
-          'kube-apiserver',
-          async () => (await httpGet(`https://127.0.0.1:${port}/readyz`, adminTls)).status === 200,
-          { timeoutMs: 120_000, process: apiserver },
-        ),
-    );
+    const startApiserver = (apiPort: number) =>
+      startProcess(runDir, 'kube-apiserver', binaries.kubeApiserver, [
+        `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+        '--bind-address=127.0.0.1',
+        '--advertise-address=127.0.0.1',
+        `--secure-port=${apiPort}`,
+        `--tls-cert-file=${file('apiserver.crt', serving.certificate)}`,
+        `--tls-private-key-file=${file('apiserver.key', serving.privateKey)}`,
+        `--client-ca-file=${caFile}`,
+        '--authorization-mode=RBAC',
+        `--admission-control-config-file=${admissionConfigFile}`,
+        `--service-account-issuer=${SERVICE_ACCOUNT_ISSUER}`,
+        `--service-account-key-file=${file('sa.pub', saKey.publicKey)}`,
+        `--service-account-signing-key-file=${file('sa.key', saKey.privateKey)}`,
+        '--service-cluster-ip-range=10.0.0.0/24',
+        '--allow-privileged=true',
+        '--endpoint-reconciler-type=none',
+        '--max-requests-inflight=1000',
+        '--max-mutating-requests-inflight=500',
+        '--profiling=false',
+      ]);
+    const apiserverReady = (port: number, apiserver: Managed) =>
+      waitFor(
+        'kube-apiserver',
+        async () => (await httpGet(`https://127.0.0.1:${port}/readyz`, adminTls)).status === 200,
+        { timeoutMs: 120_000, process: apiserver },
+      );
+    const first = await startOnFreePort(processes, startApiserver, apiserverReady);
+    const apiPort = first.port;
+    let apiserver = first.process;
     const server = `https://127.0.0.1:${apiPort}`;
 
     const kubeconfigPath = file('admin.kubeconfig', kubeconfig(server, ca.certificate, 'local-admin', admin));
@@ -328,6 +334,18 @@ export async function startControlPlane(
           `${safe}-${Date.now().toString(36)}.kubeconfig`,
           kubeconfig(server, ca.certificate, user, client),
         );
+      },
+      async stopApiServer(signal = 'SIGTERM') {
+        if (apiserver.child.exitCode !== null || apiserver.child.signalCode !== null) return;
+        if (signal === 'SIGKILL') apiserver.child.kill('SIGKILL');
+        await apiserver.stop(30_000);
+      },
+      async startApiServer() {
+        if (apiserver.child.exitCode === null && apiserver.child.signalCode === null) return;
+        const next = startApiserver(apiPort);
+        processes.splice(processes.indexOf(apiserver), 1, next);
+        apiserver = next;
+        await apiserverReady(apiPort, next);
       },
       stop,
     };

@@ -19,8 +19,19 @@ export interface LocalPostgres {
   /** The operator's connection string (least privilege). */
   operatorUrl: string;
   logFile: string;
-  stop(): Promise<void>;
+  port: number;
+  /**
+   * Stops the server the way `pg_ctl stop -m <mode>` does, by the same signals to the postmaster: `smart` waits for
+   * clients to leave (SIGTERM), `fast` rolls back and disconnects them (SIGINT), `immediate` quits without a
+   * shutdown checkpoint and recovers on the next start (SIGQUIT).
+   */
+  stop(mode?: ShutdownMode): Promise<void>;
+  /** Starts the stopped server again on the same data directory and port. */
+  start(): Promise<void>;
 }
+
+export type ShutdownMode = 'smart' | 'fast' | 'immediate';
+const SHUTDOWN_SIGNAL = { smart: 'SIGTERM', fast: 'SIGINT', immediate: 'SIGQUIT' } as const;
 
 export function binDir(): string {
   try {
@@ -108,36 +119,39 @@ export async function startPostgres(
   );
 
   const port = await freePort();
-  let server: Managed | undefined = startProcess(
-    runDir,
-    'postgres',
-    join(bin, 'postgres'),
-    [
-      '-D',
-      data,
-      '-p',
-      String(port),
-      '-k',
-      sockets,
-      ...Object.entries({ ...DEFAULT_SETTINGS, ...options.settings }).flatMap(([k, v]) => [
-        '-c',
-        `${k}=${v}`,
-      ]),
-    ],
-    { uid: user.uid, gid: user.gid, cwd: dir },
-  );
-
   const adminUrl = `postgres://postgres:${encodeURIComponent(adminPassword)}@127.0.0.1:${port}/postgres`;
-  await waitFor(
-    'postgres',
-    async () => {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.end();
-      return true;
-    },
-    { timeoutMs: 30_000, process: server },
-  );
+  const launch = async (): Promise<Managed> => {
+    const started = startProcess(
+      runDir,
+      'postgres',
+      join(bin, 'postgres'),
+      [
+        '-D',
+        data,
+        '-p',
+        String(port),
+        '-k',
+        sockets,
+        ...Object.entries({ ...DEFAULT_SETTINGS, ...options.settings }).flatMap(([k, v]) => [
+          '-c',
+          `${k}=${v}`,
+        ]),
+      ],
+      { uid: user.uid, gid: user.gid, cwd: dir },
+    );
+    await waitFor(
+      'postgres',
+      async () => {
+        const c = new pg.Client({ connectionString: adminUrl });
+        await c.connect();
+        await c.end();
+        return true;
+      },
+      { timeoutMs: 60_000, process: started },
+    );
+    return started;
+  };
+  let server: Managed | undefined = await launch();
 
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -159,14 +173,17 @@ export async function startPostgres(
     adminUrl,
     operatorUrl: `postgres://${OPERATOR_ROLE}:${encodeURIComponent(operatorPassword)}@127.0.0.1:${port}/${OPERATOR_DATABASE}`,
     logFile: server.logFile,
-    async stop() {
+    port,
+    async stop(mode: ShutdownMode = 'fast') {
       const s = server;
       server = undefined;
-      // SIGINT is PostgreSQL's fast shutdown: roll back open transactions and stop.
-      if (s) {
-        s.child.kill('SIGINT');
-        await s.stop(10_000);
+      if (s && s.child.exitCode === null && s.child.signalCode === null) {
+        s.child.kill(SHUTDOWN_SIGNAL[mode]);
+        await s.stop(mode === 'smart' ? 60_000 : 10_000);
       }
+    },
+    async start() {
+      server ??= await launch();
     },
   };
 }

@@ -1,0 +1,68 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Api } from '../../operator/src/kube/api.js';
+import { Resources } from '../../operator/src/kube/resources.js';
+import { watchedReplica, type Watched } from '../../operator/tools/chaos/watched.js';
+import { totalOrphans } from '../../operator/tools/chaos/workload.js';
+import { adminApi } from '../support/env.js';
+import { SOURCE_ENTRY, chaosFixture, type ChaosFixture } from './support.js';
+
+let api: Api;
+let fx: ChaosFixture;
+let watched: Watched | undefined;
+
+beforeAll(async () => {
+  api = await adminApi();
+  fx = await chaosFixture(api, 'chaos-del', 'tdel');
+});
+
+afterAll(async () => {
+  await watched?.stop();
+  await fx.workload.stop();
+  await api.delete(Resources.Namespace, { name: fx.leaseNamespace });
+  api.client.close();
+});
+
+describe('workspaces deleted while the operator could not see it', () => {
+  it(
+    'are cleaned up after its restart and after watches answered 410 Gone, and the others keep their rows',
+    { timeout: 120_000 },
+    async () => {
+      const w = fx.workload;
+      watched = await watchedReplica({
+        runDir: inject('runDir'),
+        name: fx.scenario,
+        adminKubeconfig: inject('kubeconfig'),
+        databaseUrl: inject('databaseUrl'),
+        env: fx.env,
+        entry: SOURCE_ENTRY,
+      });
+      const operator = watched.replica;
+      await operator.start();
+      await w.createAccounts();
+      await w.create(w.keys(0, 6));
+      expect(Number.isFinite((await w.converge(60_000)).ms)).toBe(true);
+      await w.writeRows();
+      expect(w.rows.size).toBe(6);
+
+      // Down: deletes and a create it never saw happen.
+      await operator.down();
+      await w.delete(w.keys(0, 2));
+      await w.create(w.keys(6, 1));
+      await operator.start();
+      const afterRestart = await w.converge(60_000);
+      expect(afterRestart.notGone).toBe(0);
+      expect(totalOrphans(afterRestart.orphans)).toBe(0);
+
+      // 410 Gone on every watch while a workspace is deleted: it re-lists and still sees the deletion.
+      watched.api.expireWatches();
+      await w.delete(w.keys(2, 1));
+      await new Promise((r) => setTimeout(r, 1_000));
+      watched.api.pass();
+      const afterGone = await w.converge(60_000);
+      expect(afterGone.notGone).toBe(0);
+      expect(totalOrphans(afterGone.orphans)).toBe(0);
+      expect(await w.rowsLost()).toBe(0);
+      expect(operator.crashReasons).toEqual([]);
+    },
+  );
+});
