@@ -94,4 +94,26 @@ describe('Informer', () => {
     abort.abort();
     await running;
   });
+
+  it('does not bring back an object deleted meanwhile when a write of it answers late, but takes a re-created one', async () => {
+    const { api, watchOpen, send } = fakeApi();
+    const informer = new Informer(api, Resources.ClientInvitation, { log: silentLogger });
+    const seen: string[] = [];
+    informer.on({ add: (o) => seen.push(`add ${o.metadata.resourceVersion}`) });
+    const abort = new AbortController();
+    const running = informer.run(abort.signal);
+    await informer.waitForSync();
+    await watchOpen;
+
+    // A status write at version 11, then the delete (12) whose watch event comes before the write's answer.
+    send('DELETED', invitation('12', 'Pending'));
+    informer.observe(invitation('11', 'Sent'));
+    expect(informer.get('acme/dana')).toBeUndefined();
+    // The same name created again is a newer version: it is taken.
+    informer.observe(invitation('20', 'Pending'));
+    expect(informer.get('acme/dana')?.metadata.resourceVersion).toBe('20');
+    expect(seen).toEqual(['add 10', 'add 20']);
+    abort.abort();
+    await running;
+  });
 });

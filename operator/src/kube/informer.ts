@@ -70,6 +70,9 @@ function asCached(raw: unknown): CachedObject | undefined {
  * Whether `next` is a later version than `current`. Resource versions are etcd revisions, so numbers compare; an
  * older one reaches the informer when a watch delivers a version the operator has already observed a newer one of.
  */
+/** How many deletions an informer remembers (see `deleted`): a few hundred KB at most. */
+const MAX_DELETED = 10_000;
+
 function isNewer(next: CachedObject, current: CachedObject): boolean {
   const a = Number(next.metadata.resourceVersion);
   const b = Number(current.metadata.resourceVersion);
@@ -91,6 +94,12 @@ const WatchEvent = (raw: unknown): { type: string; object: unknown } | undefined
  */
 export class Informer<T extends CachedObject = CachedObject> {
   private readonly store = new Map<string, T>();
+  /**
+   * The version at which an object was seen deleted, by key, so that a write's answer that arrives after the watch's
+   * DELETED event (a status write sent just before the delete) cannot put the object back as if it lived. Bounded:
+   * the oldest go first, long after any answer of theirs could still arrive.
+   */
+  private readonly deleted = new Map<string, number>();
   /** Keys by namespace, so that "the objects of one namespace" costs their number, not the cache's size. */
   private readonly byNamespace = new Map<string, Set<string>>();
   private readonly handlers: InformerHandlers<T>[] = [];
@@ -177,7 +186,12 @@ export class Informer<T extends CachedObject = CachedObject> {
    */
   observe(raw: unknown): void {
     const obj = asCached(raw);
-    if (obj) this.arrive(keyOf(obj), obj);
+    if (!obj) return;
+    const key = keyOf(obj);
+    const deletedAt = this.deleted.get(key);
+    const version = Number(obj.metadata.resourceVersion);
+    if (deletedAt !== undefined && !(Number.isFinite(version) && version > deletedAt)) return;
+    this.arrive(key, obj);
   }
 
   /** A version of an object arrives (listed, watched or written): admitted and trimmed, or dropped. */
@@ -204,6 +218,17 @@ export class Informer<T extends CachedObject = CachedObject> {
   parse(raw: unknown): T | undefined {
     const obj = asCached(raw);
     return obj && this.typed(obj);
+  }
+
+  private rememberDeleted(key: string, obj: CachedObject): void {
+    const version = Number(obj.metadata.resourceVersion);
+    if (!Number.isFinite(version)) return;
+    this.deleted.delete(key);
+    this.deleted.set(key, version);
+    if (this.deleted.size > MAX_DELETED) {
+      const oldest = this.deleted.keys().next().value;
+      if (oldest !== undefined) this.deleted.delete(oldest);
+    }
   }
 
   /** Removes an object the operator just deleted, for the same reason. */
@@ -340,6 +365,7 @@ export class Informer<T extends CachedObject = CachedObject> {
     if (event.type === 'BOOKMARK') return;
     const key = keyOf(obj);
     if (event.type === 'DELETED') {
+      this.rememberDeleted(key, obj);
       const old = this.remove(key);
       // A deleted object that never qualified concerns nobody.
       if (old || !this.opts.admit || this.opts.admit(obj)) {
