@@ -136,7 +136,7 @@ describe("PostgreSQL ending the operator's sessions", () => {
 });
 
 describe('a server that leaves tenants a door to another database', () => {
-  it('starts no controller, names the fix on /readyz, and starts them once an administrator revokes', async ({
+  it('is not ready and starts no controller, names the fix on /readyz, and is ready once an administrator revokes', async ({
     skip,
   }) => {
     if (!inject('databaseAdminUrl')) skip('needs the superuser of the test server');
@@ -162,11 +162,11 @@ describe('a server that leaves tenants a door to another database', () => {
       });
       expect(refused).toContain(`[-]database failed: `);
       expect(refused).toContain(`ON DATABASE "${scratch}" FROM "${group}"`);
-      // The webhook needs no database: the replica stays ready for admission, and says what waits.
-      const overall = await eventually('the replica to be ready for admission', async () => {
-        const r = await readyz(operator);
-        return r.status === 200 ? r : undefined;
-      });
+      // A refused set-up is configuration a person must fix: the replica is not ready (a rollout onto such a server
+      // stops there), and it says what waits.
+      const overall = await readyz(operator);
+      expect(overall.status).toBe(503);
+      expect(overall.body).toContain('[-]database-setup failed: ');
       expect(overall.body).toContain('[-]controllers failed (not required for readiness)');
 
       await withClient(inject('databaseAdminUrl'), (c) =>
@@ -176,6 +176,9 @@ describe('a server that leaves tenants a door to another database', () => {
         (await readyz(operator, 'controllers')).status === 200 ? true : undefined,
       );
       expect((await readyz(operator, 'database')).status).toBe(200);
+      await eventually('the replica to be ready', async () =>
+        (await readyz(operator)).status === 200 ? true : undefined,
+      );
     } finally {
       await withClient(inject('databaseAdminUrl'), (c) => c.query(`DROP DATABASE IF EXISTS ${scratch}`));
       await withClient(privilegedUrl(), (c) => c.query(`DROP OWNED BY ${group}; DROP ROLE ${group}`));

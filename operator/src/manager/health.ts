@@ -98,9 +98,9 @@ export interface HealthState {
 }
 
 /**
- * The health and metrics servers. /readyz gates on the informers and the webhook; the database and the
- * controllers are reported but informational: a replica whose database is down still answers admission reviews,
- * and a replica that does not lead runs no controllers.
+ * The health and metrics servers. /readyz gates on the informers, the webhook and a database set-up that was not
+ * refused; the database and the controllers are reported but informational: a replica whose database is down still
+ * answers admission reviews, and a replica that does not lead runs no controllers.
  */
 export async function serveHealth(
   config: Config,
@@ -113,7 +113,9 @@ export async function serveHealth(
     healthHandler([
       { name: 'informers', ok: state.synced },
       { name: 'webhook', ok: state.serving },
-      // Admission needs no database: an outage of it slows provisioning, never the webhook.
+      // A set-up the operator refused is a configuration a person must fix: the replica is not ready, so a rollout
+      // onto such a server stops while the old replicas serve. An outage is not: admission needs no database.
+      { name: 'database-setup', ok: () => database.problem === undefined, detail: () => database.problem },
       { name: 'database', ok: () => database.ready(), detail: () => database.problem, informational: true },
       { name: 'controllers', ok: state.controllersStarted, informational: true },
     ]),
