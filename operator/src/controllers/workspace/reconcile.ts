@@ -55,9 +55,20 @@ export class WorkspaceReconciler implements Reconciler {
     this.status = new StatusWriter(ctx.api, ctx.caches.workspaces, Resources.Workspace, ctx.now);
   }
 
+  /**
+   * Workspaces that disappeared while they carried the finalizer, by key. The API server can remove an object whose
+   * DELETE was decided before a concurrent patch added a finalizer: the patch succeeds, the object goes anyway, and
+   * what the reconcile provisioned meanwhile would stay behind. Its DELETED event still lists the finalizer, which
+   * a finalized workspace never does (the operator removes it last), so the cleanup runs here instead.
+   */
+  readonly vanished = new Map<string, WorkspaceObject>();
+
   async reconcile(key: string, log: Logger): Promise<Result | void> {
     const obj = this.ctx.caches.workspaces.get(key);
-    if (!obj) return;
+    const vanished = this.vanished.get(key);
+    this.vanished.delete(key);
+    // A workspace of the same name that exists again adopts what the vanished one left; nothing is dropped.
+    if (!obj) return vanished && this.cleanUpVanished(vanished, key, log);
     const account = obj.metadata.namespace ?? '';
     const slug = obj.metadata.name;
     const place: Place = { account, slug, namespace: workspaceNamespace(account, slug) };
@@ -209,6 +220,21 @@ export class WorkspaceReconciler implements Reconciler {
     const note = `Dropped schema ${names.schema} and role ${names.role}; deleting namespace ${namespace}`;
     this.ctx.events.emit(obj, 'Normal', 'Deleted', 'Delete', note);
     log.info({ schema: names.schema, namespace }, 'workspace cleaned up');
+  }
+
+  private async cleanUpVanished(obj: WorkspaceObject, key: string, log: Logger): Promise<void> {
+    const account = obj.metadata.namespace ?? '';
+    const names = tenantNames(this.ctx.config.database.namePrefix, account, obj.metadata.name);
+    const namespace = workspaceNamespace(account, obj.metadata.name);
+    try {
+      await dropDatabase(this.ctx, names);
+      await this.ctx.api.delete(Resources.Namespace, { name: namespace });
+      this.ctx.caches.namespaces.forget(namespace);
+    } catch (err) {
+      this.vanished.set(key, obj); // tried again with backoff
+      throw err;
+    }
+    log.info({ schema: names.schema, namespace }, 'workspace deleted before its finalizer held; cleaned up');
   }
 
   private async write(obj: WorkspaceObject, status: WorkspaceStatus, conditions: ConditionInput[]) {

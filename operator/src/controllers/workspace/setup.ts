@@ -6,6 +6,7 @@ import { Watches } from '../../kube/builder.js';
 import type { Controller } from '../../kube/controller.js';
 import { keyOf } from '../../kube/informer.js';
 import type { SetupContext } from '../context.js';
+import { FINALIZER } from './desired.js';
 import { WorkspaceReconciler } from './reconcile.js';
 
 /** A workspace that waits for a free place in its account's plan. */
@@ -15,7 +16,14 @@ const waitsForPlan = (w: WorkspaceObject): boolean =>
 /** The Workspace controller: what it watches, and how each event maps to the workspaces it concerns. */
 export function setupWorkspace(mgr: SetupContext): Controller {
   const { caches } = mgr;
-  const controller = mgr.controller(new WorkspaceReconciler(mgr));
+  const reconciler = new WorkspaceReconciler(mgr);
+  const controller = mgr.controller(reconciler);
+  // Gone while it still carried the finalizer: deleted before the finalizer held (see WorkspaceReconciler.vanished).
+  caches.workspaces.on({
+    delete: (w) => {
+      if (w.metadata.finalizers?.includes(FINALIZER)) reconciler.vanished.set(keyOf(w), w);
+    },
+  });
   const workspacesOf = (account: string) => [...caches.workspaces.inNamespace(account)].map(keyOf);
   new Watches(controller)
     .for(caches.workspaces)
