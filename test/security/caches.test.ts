@@ -8,13 +8,11 @@ import { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import type { Operator } from '../../operator/src/operator.js';
 import { adminApi, eventually, uniqueName } from '../support/env.js';
-import { createAccount, createWorkspace, secretData, waitReady } from '../support/fixtures.js';
-import { startOperator } from '../support/operator.js';
+import { accountWithMember, secretData, waitReady } from '../support/fixtures.js';
 
 const shard = uniqueName('sec-mem');
 const account = uniqueName('mem');
 const member = `mia@${account}.example`;
-const leaseNs = uniqueName('lease');
 let api: Api;
 let operator: Operator;
 
@@ -32,23 +30,15 @@ const cachedIn = (op: Operator, namespace: string) =>
 const cachedBytes = (op: Operator, namespace: string) =>
   cachedIn(op, namespace).reduce((n, s) => n + JSON.stringify(s).length, 0);
 
+let stop: () => Promise<void> = async () => {};
+
 beforeAll(async () => {
   api = await adminApi();
-  await api.create(Resources.Namespace, { metadata: { name: leaseNs } });
-  ({ operator } = await startOperator({ shard, leaseNamespace: leaseNs }));
-  await createAccount(api, shard, account, {
-    teammates: [
-      { email: `olivia@${account}.example`, role: 'Owner' },
-      { email: member, role: 'Member' },
-    ],
-  });
-  await createWorkspace(api, shard, account, 'web');
-  await waitReady(api, Resources.Workspace, account, 'web');
+  ({ operator, stop } = await accountWithMember(api, shard, account, member));
 });
 
 afterAll(async () => {
-  await operator.stop();
-  await api.delete(Resources.Namespace, { name: leaseNs });
+  await stop();
   api.client.close();
 });
 

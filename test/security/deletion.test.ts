@@ -33,6 +33,7 @@ let api: Api;
 let stops: (() => Promise<void>)[] = [];
 let guardedOperator: Operator;
 let unguardedOperator: Operator;
+let unguardedLease = '';
 let db: pg.Client;
 
 /** The tenant's own identity at the API server, as an OIDC login would present it. */
@@ -69,10 +70,10 @@ beforeAll(async () => {
   // An operator whose webhook is not registered: what happens when the finalizer goes anyway.
   const leaseNs = uniqueName('lease');
   await api.create(Resources.Namespace, { metadata: { name: leaseNs } });
-  const plain = await startOperator({ shard: unguardedShard, leaseNamespace: leaseNs });
-  unguardedOperator = plain.operator;
+  unguardedLease = leaseNs;
+  unguardedOperator = (await startOperator({ shard: unguardedShard, leaseNamespace: leaseNs })).operator;
   stops.push(async () => {
-    await plain.operator.stop();
+    await unguardedOperator.stop();
     await api.delete(Resources.Namespace, { name: leaseNs });
   });
   await createAccount(api, unguardedShard, unguarded);
@@ -162,7 +163,9 @@ describe('what a vanished workspace leaves behind', () => {
       await c.query("INSERT INTO notes VALUES ('client data')");
     });
 
-    // No webhook guards this operator: the finalizer goes, and the Workspace with it, at once.
+    // The finalizer goes, and the Workspace with it, while the operator is not looking (no webhook guards this one;
+    // were it running, it would put its finalizer back and clean up, racing the delete). It finds out on start.
+    await unguardedOperator.stop();
     await api.mergePatch(
       Resources.Workspace,
       { namespace: unguarded, name: 'kept' },
@@ -170,6 +173,8 @@ describe('what a vanished workspace leaves behind', () => {
     );
     await api.delete(Resources.Workspace, { namespace: unguarded, name: 'kept' });
     await waitGone(api, Resources.Workspace, unguarded, 'kept');
+    unguardedOperator = (await startOperator({ shard: unguardedShard, leaseNamespace: unguardedLease }))
+      .operator;
 
     const names = tenantNames('ws', unguarded, 'kept');
     const reported = await eventually('the account to report what was left', async () => {

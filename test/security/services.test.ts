@@ -7,36 +7,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { workspaceNamespace } from '../../operator/src/db/names.js';
 import { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
-import type { Operator } from '../../operator/src/operator.js';
 import { EXTERNAL_IPS_MESSAGE } from '../../operator/src/policies.js';
 import { adminApi, rejection, uniqueName } from '../support/env.js';
-import { createAccount, createWorkspace, waitReady } from '../support/fixtures.js';
-import { startOperator } from '../support/operator.js';
+import { accountWithMember } from '../support/fixtures.js';
 
 const shard = uniqueName('sec-svc');
 const account = uniqueName('svc');
 const member = `mia@${account}.example`;
-const leaseNs = uniqueName('lease');
 let api: Api;
-let operator: Operator;
+
+let stop: () => Promise<void> = async () => {};
 
 beforeAll(async () => {
   api = await adminApi();
-  await api.create(Resources.Namespace, { metadata: { name: leaseNs } });
-  ({ operator } = await startOperator({ shard, leaseNamespace: leaseNs }));
-  await createAccount(api, shard, account, {
-    teammates: [
-      { email: `olivia@${account}.example`, role: 'Owner' },
-      { email: member, role: 'Member' },
-    ],
-  });
-  await createWorkspace(api, shard, account, 'web');
-  await waitReady(api, Resources.Workspace, account, 'web');
+  ({ stop } = await accountWithMember(api, shard, account, member));
 });
 
 afterAll(async () => {
-  await operator.stop();
-  await api.delete(Resources.Namespace, { name: leaseNs });
+  await stop();
   api.client.close();
 });
 

@@ -2,8 +2,9 @@ import pg from 'pg';
 import { expect } from 'vitest';
 import type { Api } from '../../operator/src/kube/api.js';
 import { Resources, type ResourceType } from '../../operator/src/kube/resources.js';
-import { eventually } from './env.js';
-import { SHARD_LABEL } from './operator.js';
+import type { Operator } from '../../operator/src/operator.js';
+import { eventually, uniqueName } from './env.js';
+import { SHARD_LABEL, startOperator } from './operator.js';
 
 export interface Teammate {
   email: string;
@@ -174,4 +175,34 @@ export async function waitEvent(
       ? true
       : undefined;
   });
+}
+
+/**
+ * An operator of the file's own shard, an account with an Owner and `member` as a Member, and its workspace `web`
+ * Ready: the stage of an attack by a teammate. `stop` ends the operator and removes its Lease namespace.
+ */
+export async function accountWithMember(
+  api: Api,
+  shard: string,
+  account: string,
+  member: string,
+): Promise<{ operator: Operator; stop(): Promise<void> }> {
+  const leaseNamespace = uniqueName('lease');
+  await api.create(Resources.Namespace, { metadata: { name: leaseNamespace } });
+  const { operator } = await startOperator({ shard, leaseNamespace });
+  await createAccount(api, shard, account, {
+    teammates: [
+      { email: `olivia@${account}.example`, role: 'Owner' },
+      { email: member, role: 'Member' },
+    ],
+  });
+  await createWorkspace(api, shard, account, 'web');
+  await waitReady(api, Resources.Workspace, account, 'web');
+  return {
+    operator,
+    async stop() {
+      await operator.stop();
+      await api.delete(Resources.Namespace, { name: leaseNamespace });
+    },
+  };
 }

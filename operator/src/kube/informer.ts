@@ -369,7 +369,9 @@ export class Informer<T extends CachedObject = CachedObject> {
       const old = this.remove(key);
       // A deleted object that never qualified concerns nobody.
       if (old || !this.opts.admit || this.opts.admit(obj)) {
-        const gone = old ?? this.typed(obj);
+        // The handlers get the object as it was when it went (its last state in the store), not the cache's copy:
+        // whether it still carried a finalizer at the end is what tells a finalized deletion from one that was not.
+        const gone = this.typed(obj);
         for (const h of this.handlers) h.delete?.(gone);
       }
     } else this.arrive(key, obj);
