@@ -132,11 +132,20 @@ export class Operator {
     this.background.push(this.database.connect(signal), this.drift.run(signal));
     const startControllers = () => this.background.push(this.startControllers(signal));
     if (this.leader) {
-      const onStopped = () => {
+      let stopped = false;
+      const stepDown = (reason: string) => {
+        if (stopped) return;
+        stopped = true;
         void this.stopControllers();
-        this.opts.onFatal?.('lost the leader Lease');
+        this.opts.onFatal?.(reason);
       };
-      this.background.push(this.leader.run(signal, { onStarted: startControllers, onStopped }));
+      const onStarted = () => {
+        const { namespace, name, identity } = config.leaderElection;
+        this.shared.db.lead({ lease: `${namespace}/${name}`, identity, onFenced: stepDown });
+        startControllers();
+      };
+      const onStopped = () => stepDown('lost the leader Lease');
+      this.background.push(this.leader.run(signal, { onStarted, onStopped }));
     } else startControllers();
     if (config.webhook.enabled) {
       const serving = Serving.startWhenSynced({

@@ -22,6 +22,8 @@ export type Operation = 'bootstrap' | 'provision' | 'drop' | 'inventory' | 'ping
 /** The operator's own schema: only its role has any privilege on it, so no tenant can name, read or lock it. */
 export const OPERATOR_SCHEMA = 'workspace_operator';
 const LOCKS = `${ident(OPERATOR_SCHEMA)}.locks`;
+/** A row per leader Lease: the fencing epoch of the replica that leads the tenant DDL now (see Database.lead). */
+const LEADER = `${ident(OPERATOR_SCHEMA)}.leader`;
 const BOOTSTRAP_KEY = 'bootstrap';
 const tenantKey = (names: TenantNames) => `tenant:${names.role}`;
 
@@ -46,6 +48,16 @@ export interface DatabaseOptions extends DatabaseSettings {
   metrics: Metrics;
   /** A check before every statement: a reason refuses it (a leader that cannot be sure of its Lease any more). */
   fence?: () => string | undefined;
+}
+
+/**
+ * What a leading replica gives `Database.lead`: the Lease it won (namespace/name: installs with Leases of their
+ * own have fences of their own), its name, and what to do when another replica fenced it off.
+ */
+export interface Leadership {
+  lease: string;
+  identity: string;
+  onFenced(reason: string): void;
 }
 
 /**
@@ -85,6 +97,8 @@ const roleSetting = (role: string, name: string, ms: number) =>
 export class Database {
   private readonly pool: pg.Pool;
   private canSilenceLog = false;
+  private leadership: Leadership | undefined;
+  private epoch: Promise<number> | undefined;
 
   constructor(private readonly opts: DatabaseOptions) {
     this.pool = new pg.Pool({
@@ -142,6 +156,9 @@ export class Database {
     silent: boolean,
     body: (client: pg.PoolClient) => Promise<T>,
   ): Promise<T> {
+    // Tenant DDL of a leading replica runs under its fencing epoch, taken before its first such transaction.
+    const epoch =
+      this.leadership && (op === 'provision' || op === 'drop') ? await this.takeEpoch() : undefined;
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -165,6 +182,7 @@ export class Database {
           ? "BEGIN; SET LOCAL log_statement = 'none'; SET LOCAL log_min_error_statement = 'panic'"
           : 'BEGIN',
       );
+      if (epoch !== undefined) await this.checkFence(client, op, epoch);
       const result = await body(client);
       await this.run(client, op, 'COMMIT');
       return result;
@@ -181,6 +199,57 @@ export class Database {
       client.off('error', onError);
       client.release(broken);
     }
+  }
+
+  /**
+   * Server-side fencing for the tenant DDL of a replica that won leader election. The Lease alone cannot stop a
+   * leader that was paused (SIGSTOP, a long GC, a frozen VM) between checking its Lease and sending a statement:
+   * when it resumes, another replica leads. So the database keeps an epoch: before its first tenant DDL, a new
+   * leader raises it (waiting for the transactions still running under the old one), and every tenant DDL
+   * transaction reads it with a share lock and goes on only when it is its own. Once a newer leader has raised it,
+   * an older one's transactions fail before they change anything, and `onFenced` is told.
+   */
+  lead(leadership: Leadership): void {
+    this.leadership = leadership;
+    this.epoch = undefined;
+  }
+
+  /** The epoch this replica leads under, raising it once; a failed attempt is tried again by the next call. */
+  private takeEpoch(): Promise<number> {
+    this.epoch ??= this.raiseEpoch().catch((err: unknown) => {
+      this.epoch = undefined;
+      throw err;
+    });
+    return this.epoch;
+  }
+
+  private async raiseEpoch(): Promise<number> {
+    const { lease = '', identity: holder = '' } = this.leadership ?? {};
+    const epoch = await this.transaction('bootstrap', false, async (c) => {
+      const result = await this.run(
+        c,
+        'bootstrap',
+        `INSERT INTO ${LEADER} AS l (lease, epoch, holder) VALUES ($1, 1, $2)
+           ON CONFLICT (lease) DO UPDATE SET epoch = l.epoch + 1, holder = EXCLUDED.holder, since = now()
+         RETURNING epoch`,
+        [lease, holder],
+      );
+      return Number((result.rows[0] as { epoch: string }).epoch);
+    });
+    this.opts.log.info({ lease, epoch, identity: holder }, 'took the database fence for tenant DDL');
+    return epoch;
+  }
+
+  /** Refuses the transaction unless `epoch` is still the newest; the share lock holds off a newer leader's raise. */
+  private async checkFence(c: pg.PoolClient, op: Operation, epoch: number): Promise<void> {
+    const result = await this.run(c, op, `SELECT epoch, holder FROM ${LEADER} WHERE lease = $1 FOR SHARE`, [
+      this.leadership?.lease ?? '',
+    ]);
+    const row = result.rows[0] as { epoch: string; holder: string } | undefined;
+    if (row !== undefined && Number(row.epoch) === epoch) return;
+    const reason = `replica ${row?.holder ?? '(unknown)'} leads the tenant DDL now (fence ${row?.epoch ?? '?'}, this replica's ${epoch})`;
+    this.leadership?.onFenced(reason);
+    throw new OperatorError('Unavailable', `PostgreSQL ${op} not sent: ${reason}`);
   }
 
   async ping(): Promise<void> {
@@ -234,7 +303,7 @@ export class Database {
   }
 
   /**
-   * The lock table, in a schema of the operator's own that no other role has any privilege on. Nothing ever
+   * The lock table and the leader fence, in a schema of the operator's own that no other role has any privilege on. Nothing ever
    * takes a table lock on it stronger than a row lock's, so even the ACCESS SHARE lock any role can take on any
    * table by its OID (pg_relation_size) blocks nothing. When it exists (every start but the first) no DDL is sent.
    */
@@ -243,7 +312,8 @@ export class Database {
       this.pool,
       'bootstrap',
       `SELECT n.nspowner = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user) AS mine,
-              pg_catalog.to_regclass(${literal(LOCKS)}) IS NOT NULL AS ready
+              pg_catalog.to_regclass(${literal(LOCKS)}) IS NOT NULL
+                AND pg_catalog.to_regclass(${literal(LEADER)}) IS NOT NULL AS ready
          FROM pg_catalog.pg_namespace n WHERE n.nspname = ${literal(OPERATOR_SCHEMA)}`,
     );
     const row = found.rows[0] as { mine: boolean; ready: boolean } | undefined;
@@ -262,7 +332,12 @@ export class Database {
             c,
             'bootstrap',
             `CREATE SCHEMA IF NOT EXISTS ${ident(OPERATOR_SCHEMA)};
-             CREATE TABLE IF NOT EXISTS ${LOCKS} (name text PRIMARY KEY)`,
+             CREATE TABLE IF NOT EXISTS ${LOCKS} (name text PRIMARY KEY);
+             CREATE TABLE IF NOT EXISTS ${LEADER} (
+               lease text PRIMARY KEY,
+               epoch bigint NOT NULL,
+               holder text NOT NULL,
+               since timestamptz NOT NULL DEFAULT now())`,
           );
         });
         return;

@@ -1,6 +1,7 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
+import type tls from 'node:tls';
 import { OperatorError, type ErrorCode } from '../errors.js';
 
 /**
@@ -167,7 +168,7 @@ export class KubeClient {
   }
 
   private async open(
-    opts: RequestOptions,
+    opts: RequestOptions & { recheck?: (() => string | undefined) | undefined },
     timeoutMs: number,
     signal?: AbortSignal,
   ): Promise<{ res: http.IncomingMessage; req: http.ClientRequest }> {
@@ -206,7 +207,28 @@ export class KubeClient {
             : new OperatorError('Unavailable', `${opts.method} ${opts.path}: ${err.message}`, { cause: err }),
         ),
       );
-      req.end(payload);
+      const recheck = opts.recheck;
+      if (!recheck) {
+        req.end(payload);
+        return;
+      }
+      // Nothing leaves the process before a socket is ready (no headers are flushed before end()): the fence is
+      // checked again then, so a process paused while it connected (TLS handshakes take round trips) does not
+      // send a write it allowed before the pause.
+      req.once('socket', (socket) => {
+        const send = () => {
+          const reason = recheck();
+          if (reason)
+            req.destroy(new OperatorError('Unavailable', `${opts.method} ${opts.path} not sent: ${reason}`));
+          else req.end(payload);
+        };
+        const tlsSocket = socket as Partial<tls.TLSSocket>;
+        const handshaking =
+          typeof tlsSocket.getProtocol === 'function' && [null, 'unknown'].includes(tlsSocket.getProtocol());
+        if (handshaking) socket.once('secureConnect', send);
+        else if (socket.connecting) socket.once('connect', send);
+        else send();
+      });
     });
   }
 
@@ -243,8 +265,12 @@ export class KubeClient {
       const reason = this.fence?.();
       if (reason) throw new OperatorError('Unavailable', `${opts.method} ${opts.path} not sent: ${reason}`);
     }
+    const recheck = verb === 'get' || verb === 'list' || verb === 'watch' ? undefined : this.fence;
     try {
-      const { res } = await this.open(opts, opts.timeoutMs ?? this.options.timeoutMs ?? 30_000);
+      const { res } = await this.open(
+        { ...opts, recheck: opts.path.includes('/leases') ? undefined : recheck },
+        opts.timeoutMs ?? this.options.timeoutMs ?? 30_000,
+      );
       status = res.statusCode ?? 0;
       if (this.warningObservers.length > 0) {
         const header = res.headers.warning;

@@ -1,0 +1,61 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KubeClient } from './client.js';
+
+let server: http.Server;
+const received: string[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    received.push(`${req.method} ${req.url}`);
+    res.setHeader('Content-Type', 'application/json');
+    res.end('{}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+});
+
+afterAll(async () => {
+  await new Promise((r) => server.close(r));
+});
+
+async function client(): Promise<KubeClient> {
+  const { port } = server.address() as AddressInfo;
+  const config = new KubeConfig();
+  config.loadFromOptions({
+    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+    users: [{ name: 'u' }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return KubeClient.fromConfig(config);
+}
+
+describe('the write fence', () => {
+  it('is checked again once the socket is ready: a lapse while connecting sends nothing', async () => {
+    const kube = await client();
+    // Allowed when the write starts, refused by the time the connection is up (a pause in between).
+    let checks = 0;
+    kube.fenceWrites(() => (++checks === 1 ? undefined : 'the leader Lease lapsed'));
+    received.length = 0;
+    await expect(kube.request({ method: 'POST', path: '/api/v1/namespaces', body: {} })).rejects.toThrow(
+      /POST \/api\/v1\/namespaces not sent: the leader Lease lapsed/,
+    );
+    expect(checks).toBe(2);
+    // Reads are never fenced; the server saw the read and not the write.
+    await kube.request({ method: 'GET', path: '/api/v1/namespaces' });
+    expect(received).toEqual(['GET /api/v1/namespaces']);
+    kube.close();
+  });
+
+  it('sends a write that both checks allow, on a new socket and on a kept-alive one', async () => {
+    const kube = await client();
+    kube.fenceWrites(() => undefined);
+    received.length = 0;
+    await kube.request({ method: 'POST', path: '/a', body: {} });
+    await kube.request({ method: 'PUT', path: '/b', body: {} });
+    expect(received).toEqual(['POST /a', 'PUT /b']);
+    kube.close();
+  });
+});
