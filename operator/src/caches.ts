@@ -192,6 +192,7 @@ export function buildCaches(api: Api, config: Config, log: Logger): Caches {
     new Informer<T>(api, resource, {
       labelSelector,
       watchTimeoutSeconds: config.watchTimeoutSeconds,
+      watchIdleSeconds: config.watchIdleSeconds,
       log: log.child({ component: 'informer', kind: resource.kind }),
       trim: trimObject,
       parse,

@@ -5,6 +5,13 @@ import { OperatorError } from './errors.js';
 import { QUANTITY, quantityValue } from './api/quantity.js';
 
 /**
+ * How long a watch may stay silent before it is taken for dead: the API server sends a watch that allows bookmarks
+ * one about every minute (61 s measured on a quiet resource), so two minutes without anything is a connection that
+ * dropped without closing (a NAT or proxy that forgot it), not a quiet resource.
+ */
+export const WATCH_IDLE_SECONDS = 130;
+
+/**
  * The operator's configuration: the only module that reads the environment. Every variable is parsed once, at
  * start-up; a bad value stops the operator with one message per variable that names it and says the rule.
  */
@@ -183,6 +190,7 @@ const Environment = z.object({
     })
     .default('info'),
   WATCH_TIMEOUT_SECONDS: positiveInt(600, 3600),
+  WATCH_IDLE_SECONDS: positiveInt(WATCH_IDLE_SECONDS, 3600),
   STAFF_CLUSTER_ROLE: clusterRoleName('taskjuice-workspace-staff'),
   CLIENT_CLUSTER_ROLE: clusterRoleName('taskjuice-workspace-client'),
   POD_SECURITY_LEVEL: z
@@ -288,6 +296,8 @@ export interface Config {
   http: { bindAddress: string; healthPort: number; metricsPort: number };
   logLevel: string;
   watchTimeoutSeconds: number;
+  /** Silence on a watch (not even a bookmark) after which it counts as dead and is opened again. */
+  watchIdleSeconds: number;
   rbac: {
     staffClusterRole: string;
     clientClusterRole: string;
@@ -454,6 +464,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     http: { bindAddress: e.HTTP_BIND_ADDRESS, healthPort: e.HEALTH_PORT, metricsPort: e.METRICS_PORT },
     logLevel: e.LOG_LEVEL,
     watchTimeoutSeconds: e.WATCH_TIMEOUT_SECONDS,
+    watchIdleSeconds: e.WATCH_IDLE_SECONDS,
     rbac: {
       staffClusterRole: e.STAFF_CLUSTER_ROLE,
       clientClusterRole: e.CLIENT_CLUSTER_ROLE,

@@ -3,7 +3,7 @@ import type { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import { watchedReplica, type Watched } from '../../operator/tools/chaos/watched.js';
 import { totalOrphans } from '../../operator/tools/chaos/workload.js';
-import { adminApi } from '../support/env.js';
+import { adminApi, eventually } from '../support/env.js';
 import { SOURCE_ENTRY, chaosFixture, type ChaosFixture } from './support.js';
 
 let api: Api;
@@ -24,7 +24,7 @@ afterAll(async () => {
 
 describe('workspaces deleted while the operator could not see it', () => {
   it(
-    'are cleaned up after its restart and after watches answered 410 Gone, and the others keep their rows',
+    'are cleaned up after its restart, after watches answered 410 Gone and after they went silent, and the others keep their rows',
     { timeout: 120_000 },
     async () => {
       const w = fx.workload;
@@ -33,7 +33,7 @@ describe('workspaces deleted while the operator could not see it', () => {
         name: fx.scenario,
         adminKubeconfig: inject('kubeconfig'),
         databaseUrl: inject('databaseUrl'),
-        env: fx.env,
+        env: { ...fx.env, WATCH_IDLE_SECONDS: '5' },
         entry: SOURCE_ENTRY,
       });
       const operator = watched.replica;
@@ -61,6 +61,21 @@ describe('workspaces deleted while the operator could not see it', () => {
       const afterGone = await w.converge(60_000);
       expect(afterGone.notGone).toBe(0);
       expect(totalOrphans(afterGone.orphans)).toBe(0);
+
+      // Watches that stay open and go silent (a connection dropped without a FIN): the informers take them for
+      // dead after WATCH_IDLE_SECONDS, open new ones and see the deletion made meanwhile.
+      // Once every informer watches again (those that saw 410 twice in a row back off before they list).
+      await eventually('every collection watched again', async () => {
+        const { open, collections } = watched?.api.watchCounts() ?? { open: 0, collections: 1 };
+        return open >= collections || undefined;
+      });
+      watched.api.silenceWatches();
+      await new Promise((r) => setTimeout(r, 500));
+      watched.api.pass();
+      await w.delete(w.keys(3, 1));
+      const afterSilence = await w.converge(60_000);
+      expect(afterSilence.notGone).toBe(0);
+      expect(totalOrphans(afterSilence.orphans)).toBe(0);
       expect(await w.rowsLost()).toBe(0);
       expect(operator.crashReasons).toEqual([]);
     },

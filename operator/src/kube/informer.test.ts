@@ -117,3 +117,29 @@ describe('Informer', () => {
     await running;
   });
 });
+
+describe('Informer against a server that answers every watch with 410 Gone', () => {
+  it('lists again at once the first time, then backs off instead of listing in a loop', async () => {
+    let lists = 0;
+    const api = {
+      list: async () => {
+        lists++;
+        return { items: [invitation('10', 'Pending')], resourceVersion: '10' };
+      },
+      client: {
+        stream: async (_req: unknown, onDoc: (doc: unknown) => void) => {
+          onDoc({ type: 'ERROR', object: { code: 410, message: 'too old resource version' } });
+        },
+      },
+    } as unknown as Api;
+    const informer = new Informer(api, Resources.ClientInvitation, { log: silentLogger });
+    const abort = new AbortController();
+    const running = informer.run(abort.signal);
+    await new Promise((r) => setTimeout(r, 1_000));
+    abort.abort();
+    await running;
+    // Without a backoff this is thousands; with it: the first list, one at once, then 250, 500 ms later.
+    expect(lists).toBeGreaterThanOrEqual(2);
+    expect(lists).toBeLessThanOrEqual(5);
+  });
+});

@@ -2,6 +2,7 @@ import { OperatorError, errorMessage, isCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Api } from './api.js';
 import { resourcePath, type ResourceType } from './resources.js';
+import { WATCH_IDLE_SECONDS } from '../config.js';
 
 /** What the informer keeps of an object: the API's JSON without `metadata.managedFields`. */
 export interface CachedObject {
@@ -34,6 +35,8 @@ export interface InformerOptions<T extends CachedObject = CachedObject> {
   labelSelector?: string;
   /** Upper bound of a watch's server-side timeout; each watch takes a random length between half and all of it. */
   watchTimeoutSeconds?: number;
+  /** Silence (not even a bookmark) after which a watch counts as dead and is opened again; see WATCH_IDLE_SECONDS. */
+  watchIdleSeconds?: number;
   /**
    * Which objects enter the cache. A label selector can be matched by anyone who can label an object, so a kind that
    * tenants can also create says here which objects are the operator's own; the others are dropped on arrival, and
@@ -112,6 +115,8 @@ export class Informer<T extends CachedObject = CachedObject> {
   lists = 0;
   /** How many watches it opened. */
   watches = 0;
+  /** Events received (bookmarks and errors not counted). */
+  private events = 0;
 
   constructor(
     private readonly api: Api,
@@ -249,6 +254,9 @@ export class Informer<T extends CachedObject = CachedObject> {
   async run(signal: AbortSignal): Promise<void> {
     let failures = 0;
     let needList = true;
+    // 410s in a row with no event in between: the first re-lists at once, later ones back off (a proxy or server
+    // that answers every watch with 410 must not turn the informer into a loop of full lists).
+    let gone = 0;
     while (!signal.aborted) {
       try {
         if (needList) {
@@ -257,13 +265,18 @@ export class Informer<T extends CachedObject = CachedObject> {
           // The server answered: a later failure backs off from the start again, not from where an outage left it.
           failures = 0;
         }
+        const events = this.events;
         await this.watchOnce(signal);
         failures = 0;
+        if (this.events > events) gone = 0;
       } catch (err) {
         if (signal.aborted) break;
         if (isCode(err, 'Gone')) {
-          this.opts.log.info('watch expired (410 Gone); listing again');
+          gone++;
+          const delay = gone > 1 ? Math.min(250 * 2 ** (gone - 2), 30_000) : 0;
+          this.opts.log.info({ retryInMs: delay }, 'watch expired (410 Gone); listing again');
           needList = true;
+          if (delay > 0) await sleep(delay, signal);
           continue;
         }
         failures++;
@@ -338,8 +351,9 @@ export class Informer<T extends CachedObject = CachedObject> {
         },
         (doc) => this.onEvent(doc),
         abort.signal,
-        // The server ends the watch after timeoutSeconds; silence well past that means the connection is dead.
-        (timeoutSeconds + 30) * 1000,
+        // The server sends a bookmark about once a minute and ends the watch after timeoutSeconds: silence for
+        // longer than either means the connection is dead, and the watch resumes from the last version seen.
+        Math.min(timeoutSeconds + 30, this.opts.watchIdleSeconds ?? WATCH_IDLE_SECONDS) * 1000,
       );
     } finally {
       signal.removeEventListener('abort', onOuterAbort);
@@ -361,6 +375,7 @@ export class Informer<T extends CachedObject = CachedObject> {
     }
     const obj = asCached(event.object);
     if (!obj) return;
+    this.events++;
     if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
     if (event.type === 'BOOKMARK') return;
     const key = keyOf(obj);

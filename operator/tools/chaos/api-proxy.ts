@@ -198,6 +198,14 @@ export class ApiProxy {
     return { started: writes.filter((r) => !inFlight.includes(r)), inFlight };
   }
 
+  /** How many watches are open, and how many different collections were ever watched. */
+  watchCounts(): { open: number; collections: number } {
+    const watched = new Set(
+      this.requests.filter((r) => /[?&]watch=(true|1)/.test(r.path)).map((r) => r.path.split('?')[0]),
+    );
+    return { open: this.watches.size, collections: watched.size };
+  }
+
   /** Open watches deliver nothing from now on, and new ones nothing until `pass()`. */
   silenceWatches(): void {
     this.mode = 'silent';
