@@ -1,4 +1,3 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,14 +21,10 @@ afterAll(async () => {
 
 async function client(): Promise<KubeClient> {
   const { port } = server.address() as AddressInfo;
-  const config = new KubeConfig();
-  config.loadFromOptions({
-    clusters: [{ name: 'c', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-    users: [{ name: 'u' }],
-    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
-    currentContext: 'x',
+  return KubeClient.fromCredentials({
+    server: new URL(`http://127.0.0.1:${port}`),
+    refresh: async () => ({ tls: {}, headers: {} }),
   });
-  return KubeClient.fromConfig(config);
 }
 
 describe('the write fence', () => {

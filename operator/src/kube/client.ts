@@ -1,12 +1,12 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
 import { OperatorError, type ErrorCode } from '../errors.js';
+import { defaultCredentials, fileCredentials, type Credentials } from './credentials.js';
 
 /**
- * A small Kubernetes REST client. @kubernetes/client-node reads the kubeconfig and produces credentials (client
- * certificates, tokens, exec plugins, in-cluster service-account tokens); requests go through one keep-alive
+ * A small Kubernetes REST client. Credentials come from credentials.ts (in-cluster service account, kubeconfig
+ * files, and @kubernetes/client-node only for what those do not read); requests go through one keep-alive
  * agent, bodies stay plain JSON (each caller parses what it reads with zod) and every request is counted, so
  * the benchmark and the metrics know exactly what the operator asks of the API server.
  */
@@ -70,7 +70,7 @@ export function apiError(status: number, body: unknown, what: string): OperatorE
 export class KubeClient {
   readonly server: URL;
   private readonly agent: http.Agent;
-  private readonly tls: https.AgentOptions;
+  private tls: https.AgentOptions = {};
   private headers: Record<string, string> = {};
   private headersAt = 0;
   private readonly observers: RequestObserver[] = [];
@@ -78,41 +78,37 @@ export class KubeClient {
   private fence: (() => string | undefined) | undefined;
 
   private constructor(
-    private readonly config: KubeConfig,
+    private readonly credentials: Credentials,
     private readonly options: KubeClientOptions,
   ) {
-    const cluster = config.getCurrentCluster();
-    if (!cluster) throw new OperatorError('Config', 'the kubeconfig has no current cluster');
-    this.server = new URL(cluster.server);
-    this.tls = {};
+    this.server = credentials.server;
     const agentOptions = { keepAlive: true, maxSockets: options.maxSockets ?? 64, keepAliveMsecs: 10_000 };
     this.agent =
       this.server.protocol === 'https:' ? new https.Agent({ ...agentOptions }) : new http.Agent(agentOptions);
   }
 
-  /** A client for the kubeconfig's current context. */
-  static async fromConfig(config: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
-    const client = new KubeClient(config, options);
+  static async fromCredentials(
+    credentials: Credentials,
+    options: KubeClientOptions = {},
+  ): Promise<KubeClient> {
+    const client = new KubeClient(credentials, options);
     await client.refreshCredentials();
     return client;
   }
 
   /** Loads `KUBECONFIG`, `~/.kube/config` or the in-cluster service account, in client-node's usual order. */
   static async fromDefault(options: KubeClientOptions = {}): Promise<KubeClient> {
-    const config = new KubeConfig();
-    config.loadFromDefault();
-    return KubeClient.fromConfig(config, options);
+    return KubeClient.fromCredentials(await defaultCredentials(), options);
   }
 
+  /** The current context of a kubeconfig file. */
   static async fromFile(path: string, options: KubeClientOptions = {}): Promise<KubeClient> {
-    const config = new KubeConfig();
-    config.loadFromFile(path);
-    return KubeClient.fromConfig(config, options);
+    return KubeClient.fromCredentials(await fileCredentials(path), options);
   }
 
   /** A client with the same credentials acting as another user, for tests of what that user may do. */
   async as(impersonate: Impersonation): Promise<KubeClient> {
-    return KubeClient.fromConfig(this.config, { ...this.options, impersonate });
+    return KubeClient.fromCredentials(this.credentials, { ...this.options, impersonate });
   }
 
   onRequest(observer: RequestObserver): void {
@@ -129,31 +125,11 @@ export class KubeClient {
   }
 
   private async refreshCredentials(): Promise<void> {
-    const opts: https.RequestOptions & { headers?: Record<string, string> } = { headers: {} };
-    await this.config.applyToHTTPSOptions(opts);
-    const tls = this.tls as Record<string, unknown>;
-    for (const key of [
-      'ca',
-      'cert',
-      'key',
-      'pfx',
-      'passphrase',
-      'rejectUnauthorized',
-      'servername',
-    ] as const) {
-      const value = (opts as Record<string, unknown>)[key];
-      if (value !== undefined) tls[key] = value;
-    }
-    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-    if (opts.auth) headers.Authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+    const { tls, headers } = await this.credentials.refresh();
+    this.tls = tls;
     const imp = this.options.impersonate;
-    if (imp) {
-      headers['Impersonate-User'] = imp.user;
-    }
-    this.headers = headers;
+    this.headers = imp ? { ...headers, 'Impersonate-User': imp.user } : headers;
     this.headersAt = Date.now();
-    // applyToHTTPSOptions made an agent of its own for this one call; ours is the one requests use.
-    (opts.agent as http.Agent | undefined)?.destroy();
   }
 
   private async requestHeaders(): Promise<Record<string, string>> {
