@@ -13,8 +13,14 @@ const NamespaceLabels = z.object({
   metadata: z.object({ labels: z.record(z.string(), z.string()).optional() }),
 });
 
+/** How long an allowed Workspace create counts before the watch shows it (or shows that it never happened). */
+const ADMITTED_MS = 30_000;
+
 /** The webhook's view of the cluster, from the operator's informers (which hold parsed objects). */
 export class CacheView implements WebhookView {
+  /** Per account: slugs of creates allowed and not yet in the cache, with when they stop counting. */
+  private readonly admitted = new Map<string, Map<string, number>>();
+
   constructor(
     private readonly caches: Caches,
     private readonly api: Api,
@@ -41,7 +47,24 @@ export class CacheView implements WebhookView {
   }
 
   workspaces(account: string): string[] {
-    return [...this.caches.workspaces.inNamespace(account)].map((w) => w.metadata.name);
+    const slugs = new Set([...this.caches.workspaces.inNamespace(account)].map((w) => w.metadata.name));
+    const pending = this.admitted.get(account);
+    if (pending) {
+      const now = Date.now();
+      for (const [slug, until] of pending) {
+        if (until < now || slugs.has(slug)) pending.delete(slug);
+        else slugs.add(slug);
+      }
+      if (pending.size === 0) this.admitted.delete(account);
+    }
+    return [...slugs];
+  }
+
+  /** Bounded: only creates within the plan are admitted, so an account holds at most its plan's limit here. */
+  admitWorkspace(account: string, slug: string): void {
+    const pending = this.admitted.get(account) ?? new Map<string, number>();
+    pending.set(slug, Date.now() + ADMITTED_MS);
+    this.admitted.set(account, pending);
   }
 
   clients(account: string): Map<string, string[]> {

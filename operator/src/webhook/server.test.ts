@@ -9,6 +9,7 @@ const view: WebhookView = {
   workspaceExists: async () => false,
   workspaces: () => [],
   workspacesLive: async () => [],
+  admitWorkspace: () => {},
   clients: () => new Map(),
   plan: () => ({ limit: 1, resolved: false }),
   namespaceLabels: async () => undefined,

@@ -6,8 +6,16 @@ export interface WebhookView {
   account(name: string): Promise<AccountSpec | undefined>;
   /** Whether the workspace exists (a cache miss asks the API server: it may have been created a moment ago). */
   workspaceExists(account: string, slug: string): Promise<boolean>;
-  /** Slugs of the account's workspaces, those being deleted included (as the quota counts them). */
+  /**
+   * Slugs of the account's workspaces, those being deleted included (as the quota counts them), and those whose
+   * create this replica allowed a moment ago and its cache does not show yet.
+   */
   workspaces(account: string): string[];
+  /**
+   * Counts an allowed create until the cache shows it: creates allowed at once would otherwise all see the same
+   * count, and those past the plan would meet the quota's raw message instead of the product's.
+   */
+  admitWorkspace(account: string, slug: string): void;
   /** The same, listed from the API server: for decisions that would lose data if the cache lagged. */
   workspacesLive(account: string): Promise<string[]>;
   /** Canonical client emails of the account and the workspaces they are invited to or members of. */

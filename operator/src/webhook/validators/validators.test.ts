@@ -21,10 +21,12 @@ function view(
     namespaces?: Record<string, Record<string, string>>;
   } = {},
 ): WebhookView {
+  const admitted: string[] = [];
   return {
     account: async (name) => (name === 'acme' ? acme : undefined),
     workspaceExists: async (name, slug) => name === 'acme' && (state.workspaces ?? []).includes(slug),
-    workspaces: (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
+    workspaces: (name) => (name === 'acme' ? [...(state.workspaces ?? []), ...admitted] : []),
+    admitWorkspace: (_, slug) => admitted.push(slug),
     workspacesLive: async (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
     clients: () => state.clients ?? new Map(),
     plan: (name) => {

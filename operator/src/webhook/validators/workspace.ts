@@ -67,6 +67,8 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
         : `the plan of account ${account} is not resolved, so it allows 1 workspace; set spec.plan to a plan from the catalog or delete a workspace`,
     );
   }
+  // Counted at once (nothing is awaited between the count and here), so concurrent creates see each other.
+  if (req.dryRun !== true) view.admitWorkspace(account, name);
   const warnings =
     count + 1 === plan.limit
       ? [
