@@ -8,7 +8,7 @@ import { setupWorkspace } from './controllers/workspace/setup.js';
 import { createMailer, type Mailer } from './invitations/mailer.js';
 import type { Api } from './kube/api.js';
 import type { KubeClient } from './kube/client.js';
-import { Controller } from './kube/controller.js';
+import { Controller, inReconcile } from './kube/controller.js';
 import { sleep } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import { DatabaseHealth, serveHealth } from './manager/health.js';
@@ -86,9 +86,13 @@ export class Operator {
       : undefined;
   }
 
-  /** Why this replica must not write now, if it must not: it led, and cannot be sure it still does. */
+  /**
+   * Why a write must not be sent now, if it must not: it comes from a reconcile (the leader's work), and this
+   * replica led and cannot be sure it still does. What every replica does whether it leads or not (the webhook's
+   * claims and certificates, the accept endpoint, the database set-up) is not the leader's to fence.
+   */
   private lapsedLeadership(): string | undefined {
-    return this.leader?.lapsed
+    return this.leader?.lapsed && inReconcile()
       ? 'the leader Lease lapsed (not renewed within the renew deadline)'
       : undefined;
   }
@@ -128,7 +132,14 @@ export class Operator {
     this.servers.push(...served.servers);
     ({ healthPort: this.healthPort, metricsPort: this.metricsPort } = served);
 
-    for (const informer of Object.values(this.caches)) this.background.push(informer.run(signal));
+    // Reconciles that failed while the API server was away are retried as soon as it answers again.
+    const retryNow = () => {
+      for (const controller of Object.values(this.controllers)) controller.queue.retryBackedOffNow();
+    };
+    for (const informer of Object.values(this.caches)) {
+      informer.onRecovered(retryNow);
+      this.background.push(informer.run(signal));
+    }
     this.background.push(this.database.connect(signal), this.drift.run(signal));
     const startControllers = () => this.background.push(this.startControllers(signal));
     if (this.leader) {

@@ -143,12 +143,14 @@ describe('a Workspace', () => {
       const a = await read(api, Resources.Account, undefined, account);
       return a?.status?.workspaceCount === 1 ? true : undefined;
     });
+    // The account is Ready once the quota controller counted it (its own event, later than the workspace's).
+    await waitReady(api, Resources.Account, undefined, account);
     // Let the events of the provisioning itself drain before counting.
-    await eventually('the queues to drain', async () =>
-      operator.controllers.workspace.queue.depth + operator.controllers.workspace.queue.inFlight === 0
-        ? true
-        : undefined,
-    );
+    await eventually('the queues to drain', async () => {
+      const { workspace, account: accounts } = operator.controllers;
+      const busy = [workspace, accounts].reduce((n, c) => n + c.queue.depth + c.queue.inFlight, 0);
+      return busy === 0 ? true : undefined;
+    });
     // Every write the operator sends from here on for this account and its workspace (the operator also serves the
     // other tests' accounts, which recount their workspaces a moment after a change).
     const writes: string[] = [];

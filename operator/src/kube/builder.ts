@@ -39,6 +39,8 @@ export class Watches {
       const keys = map(obj, old);
       if (keys === undefined) return;
       for (const key of typeof keys === 'string' ? [keys] : keys) {
+        // The reconcile's own writes do not bring the same key back (one reconcile per change).
+        if (this.controller.isReconciling(key)) continue;
         if (opts.delayMs === undefined) this.controller.enqueue(key);
         else this.controller.enqueueAfter(key, opts.delayMs);
       }

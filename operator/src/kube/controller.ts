@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { errorMessage, isCode } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -25,6 +26,12 @@ export interface ControllerOptions {
   rateLimits?: RateLimits;
 }
 
+/** The reconcile the current code runs in, if any: its controller and key. */
+const reconciling = new AsyncLocalStorage<{ controller: Controller; key: string }>();
+
+/** Whether the caller runs inside some controller's reconcile (work only the leader does). */
+export const inReconcile = (): boolean => reconciling.getStore() !== undefined;
+
 export class Controller {
   readonly queue: WorkQueue;
   private running: Promise<void>[] = [];
@@ -39,6 +46,17 @@ export class Controller {
 
   get name(): string {
     return this.reconciler.name;
+  }
+
+  /**
+   * Whether the caller runs inside this controller's own reconcile of `key`: the events its writes cause (a status
+   * write, a child it applied, whose answers go into the caches at once) need no second pass, the pass that wrote
+   * them knows them. The watch events of those versions arrive later and change nothing. Changes by anyone else,
+   * and by other keys' reconciles, still queue the key.
+   */
+  isReconciling(key: string): boolean {
+    const current = reconciling.getStore();
+    return current?.controller === this && current.key === key;
   }
 
   enqueue = (key: string): void => {
@@ -79,7 +97,9 @@ export class Controller {
       });
       const started = performance.now();
       try {
-        const result = await this.reconciler.reconcile(key, log);
+        const result = await reconciling.run({ controller: this, key }, () =>
+          this.reconciler.reconcile(key, log),
+        );
         this.queue.forget(key);
         if (result?.requeueAfterMs !== undefined) {
           this.queue.addAfter(key, result.requeueAfterMs);

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { silentLogger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import type { Api } from './api.js';
+import { Watches } from './builder.js';
+import { Controller } from './controller.js';
+import { Informer, type CachedObject } from './informer.js';
+import { Resources } from './resources.js';
+
+const version = (name: string, resourceVersion: string, phase?: string): CachedObject => ({
+  metadata: { name, namespace: 'acme', resourceVersion },
+  ...(phase ? { status: { phase } } : {}),
+});
+
+/** An informer over a list of one object and a watch the test feeds. */
+function informer() {
+  let send: (doc: unknown) => void = () => {};
+  const api = {
+    list: async () => ({ items: [version('web', '1')], resourceVersion: '1' }),
+    client: {
+      stream: (_req: unknown, onDoc: (doc: unknown) => void, signal: AbortSignal) => {
+        send = onDoc;
+        return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+      },
+    },
+  } as unknown as Api;
+  const inf = new Informer(api, Resources.Workspace, { log: silentLogger });
+  return { inf, send: (obj: CachedObject) => send({ type: 'MODIFIED', object: obj }) };
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 50));
+
+describe('one reconcile per change', () => {
+  it("does not queue a key again for its own reconcile's writes, and does for anyone else's change", async () => {
+    const { inf, send } = informer();
+    let rv = 1;
+    const passes: string[] = [];
+    const controller = new Controller(
+      {
+        name: 'test',
+        async reconcile(key) {
+          passes.push(key);
+          // The pass writes the object's status; the write's answer goes into the cache, as StatusWriter does.
+          inf.observe(version('web', String(++rv), 'Ready'));
+        },
+      },
+      { workers: 2, log: silentLogger, metrics: new Metrics() },
+    );
+    new Watches(controller).for(inf);
+    const abort = new AbortController();
+    const running = inf.run(abort.signal);
+    await inf.waitForSync();
+    controller.start();
+    await settle();
+    expect(passes).toEqual(['acme/web']);
+
+    // The watch event of the operator's own write: the cache holds that version already, nothing is queued.
+    send(version('web', String(rv), 'Ready'));
+    await settle();
+    expect(passes).toEqual(['acme/web']);
+
+    // Someone else changes it: one more pass, which again does not bring itself back.
+    send(version('web', String(++rv)));
+    await settle();
+    expect(passes).toEqual(['acme/web', 'acme/web']);
+
+    await controller.stop();
+    abort.abort();
+    await running;
+  });
+});
