@@ -283,11 +283,13 @@ export class KubeClient {
     onLine: (doc: unknown) => void,
     signal: AbortSignal,
     idleTimeoutMs: number,
+    onOpen?: () => void,
   ): Promise<void> {
     const started = performance.now();
     const { res } = await this.open({ ...opts, verb: 'watch' }, idleTimeoutMs, signal);
     const status = res.statusCode ?? 0;
     for (const o of this.observers) o('watch', status, (performance.now() - started) / 1000, opts.path);
+    if (status >= 200 && status < 300) onOpen?.();
     if (status < 200 || status >= 300) {
       const chunks: Buffer[] = [];
       for await (const chunk of res) chunks.push(chunk as Buffer);

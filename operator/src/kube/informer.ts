@@ -70,11 +70,16 @@ function asCached(raw: unknown): CachedObject | undefined {
 }
 
 /**
+ * How long and how many deletions an informer remembers (see `deleted`): a write's late answer comes within the
+ * request timeout (30 s), so two minutes is plenty, and a churn of creates and deletes keeps the map small.
+ */
+const DELETED_MS = 120_000;
+const MAX_DELETED = 10_000;
+
+/**
  * Whether `next` is a later version than `current`. Resource versions are etcd revisions, so numbers compare; an
  * older one reaches the informer when a watch delivers a version the operator has already observed a newer one of.
  */
-/** How many deletions an informer remembers (see `deleted`): a few hundred KB at most. */
-const MAX_DELETED = 10_000;
 
 function isNewer(next: CachedObject, current: CachedObject): boolean {
   const a = Number(next.metadata.resourceVersion);
@@ -102,10 +107,11 @@ export class Informer<T extends CachedObject = CachedObject> {
    * DELETED event (a status write sent just before the delete) cannot put the object back as if it lived. Bounded:
    * the oldest go first, long after any answer of theirs could still arrive.
    */
-  private readonly deleted = new Map<string, number>();
+  private readonly deleted = new Map<string, { version: number; at: number }>();
   /** Keys by namespace, so that "the objects of one namespace" costs their number, not the cache's size. */
   private readonly byNamespace = new Map<string, Set<string>>();
   private readonly handlers: InformerHandlers<T>[] = [];
+  private readonly recoveryListeners: (() => void)[] = [];
   private resourceVersion = '';
   private synced = false;
   private syncWaiters: (() => void)[] = [];
@@ -123,6 +129,18 @@ export class Informer<T extends CachedObject = CachedObject> {
     readonly resource: ResourceType,
     private readonly opts: InformerOptions<T>,
   ) {}
+
+  /**
+   * Calls `fn` each time a list or watch succeeds after failures: the API server is back, and work that failed
+   * while it was away can be retried at once.
+   */
+  onRecovered(fn: () => void): void {
+    this.recoveryListeners.push(fn);
+  }
+
+  private recovered(): void {
+    for (const fn of this.recoveryListeners) fn();
+  }
 
   on(handlers: InformerHandlers<T>): void {
     this.handlers.push(handlers);
@@ -193,7 +211,7 @@ export class Informer<T extends CachedObject = CachedObject> {
     const obj = asCached(raw);
     if (!obj) return;
     const key = keyOf(obj);
-    const deletedAt = this.deleted.get(key);
+    const deletedAt = this.deleted.get(key)?.version;
     const version = Number(obj.metadata.resourceVersion);
     if (deletedAt !== undefined && !(Number.isFinite(version) && version > deletedAt)) return;
     this.arrive(key, obj);
@@ -228,11 +246,13 @@ export class Informer<T extends CachedObject = CachedObject> {
   private rememberDeleted(key: string, obj: CachedObject): void {
     const version = Number(obj.metadata.resourceVersion);
     if (!Number.isFinite(version)) return;
+    const now = Date.now();
     this.deleted.delete(key);
-    this.deleted.set(key, version);
-    if (this.deleted.size > MAX_DELETED) {
-      const oldest = this.deleted.keys().next().value;
-      if (oldest !== undefined) this.deleted.delete(oldest);
+    this.deleted.set(key, { version, at: now });
+    // Oldest first (insertion order): drop what is past its time, and the oldest beyond the count.
+    for (const [k, { at }] of this.deleted) {
+      if (this.deleted.size <= MAX_DELETED && now - at < DELETED_MS) break;
+      this.deleted.delete(k);
     }
   }
 
@@ -263,10 +283,14 @@ export class Informer<T extends CachedObject = CachedObject> {
           await this.relist();
           needList = false;
           // The server answered: a later failure backs off from the start again, not from where an outage left it.
+          if (failures > 0) this.recovered();
           failures = 0;
         }
         const events = this.events;
-        await this.watchOnce(signal);
+        await this.watchOnce(signal, () => {
+          if (failures > 0) this.recovered();
+          failures = 0;
+        });
         failures = 0;
         if (this.events > events) gone = 0;
       } catch (err) {
@@ -280,7 +304,9 @@ export class Informer<T extends CachedObject = CachedObject> {
           continue;
         }
         failures++;
-        const delay = Math.min(100 * 2 ** failures, 30_000);
+        // Short enough that a restarted API server is seen within seconds; one list or watch per informer each
+        // few seconds is nothing for a server that is down.
+        const delay = Math.min(100 * 2 ** failures, 5_000) * (1 + Math.random() * 0.2);
         this.opts.log.warn({ err: errorMessage(err), retryInMs: delay }, 'list or watch failed');
         await sleep(delay, signal);
       }
@@ -324,7 +350,7 @@ export class Informer<T extends CachedObject = CachedObject> {
     else for (const h of this.handlers) h.update?.(old, obj);
   }
 
-  private async watchOnce(signal: AbortSignal): Promise<void> {
+  private async watchOnce(signal: AbortSignal, onOpen: () => void): Promise<void> {
     if (this.forcedVersion !== undefined) {
       this.resourceVersion = this.forcedVersion;
       this.forcedVersion = undefined;
@@ -354,6 +380,7 @@ export class Informer<T extends CachedObject = CachedObject> {
         // The server sends a bookmark about once a minute and ends the watch after timeoutSeconds: silence for
         // longer than either means the connection is dead, and the watch resumes from the last version seen.
         Math.min(timeoutSeconds + 30, this.opts.watchIdleSeconds ?? WATCH_IDLE_SECONDS) * 1000,
+        onOpen,
       );
     } finally {
       signal.removeEventListener('abort', onOuterAbort);

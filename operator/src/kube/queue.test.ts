@@ -24,6 +24,24 @@ function manualClock(): Clock & { advance(ms: number): void } {
 }
 
 describe('WorkQueue', () => {
+  it('takes keys waiting out a backoff at once when told their dependency is back, and leaves plain delays', async () => {
+    const clock = manualClock();
+    const q = new WorkQueue('t', undefined, clock);
+    for (const key of ['a', 'b']) {
+      for (let i = 0; i < 12; i++) q.addRateLimited(key);
+    }
+    q.addAfter('later', 60_000);
+    expect(q.depth).toBe(0);
+    expect(q.retryBackedOffNow()).toBe(2);
+    expect([await q.get(), await q.get()].sort()).toEqual(['a', 'b']);
+    // Their backoff starts again from the beginning; the requeue-after stays where it was.
+    expect(q.backoffOf('a')).toBe(5);
+    clock.advance(59_000);
+    expect(q.depth).toBe(0);
+    clock.advance(1_000);
+    expect(await q.get()).toBe('later');
+  });
+
   it('merges duplicate adds of a waiting key', async () => {
     const q = new WorkQueue('t');
     q.add('a');

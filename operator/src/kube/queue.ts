@@ -110,6 +110,24 @@ export class WorkQueue {
     return delay;
   }
 
+  /**
+   * Keys waiting out a failure's backoff are taken now, their backoff started again: for when what they failed on
+   * has just come back (the API server after a restart), so that they do not wait minutes more for nothing.
+   */
+  retryBackedOffNow(): number {
+    let n = 0;
+    for (const key of [...this.failures.keys()]) {
+      const timer = this.timers.get(key);
+      if (!timer) continue;
+      timer.cancel();
+      this.timers.delete(key);
+      this.failures.delete(key);
+      this.add(key);
+      n++;
+    }
+    return n;
+  }
+
   /** Clears the key's failure count after a success. */
   forget(key: string): void {
     this.failures.delete(key);

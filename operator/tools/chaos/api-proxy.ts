@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { parse, stringify } from 'yaml';
 import { z } from 'zod';
 import { createAuthority, issueCertificate } from '../../src/tls/pki.js';
@@ -54,7 +55,8 @@ export class ApiProxy {
   readonly requests: ApiRequest[] = [];
   upstreamErrors = 0;
   lastUpstreamError = '';
-  private mode: 'pass' | 'silent' | 'gone' = 'pass';
+  private mode: 'pass' | 'silent' | 'gone' | 'down' = 'pass';
+  private readonly sockets = new Set<Duplex>();
   private readonly watches = new Set<ServerResponse>();
   /** Watches silenced for good: a dead connection never comes back, only new ones work again. */
   private readonly silenced = new WeakSet<ServerResponse>();
@@ -96,7 +98,11 @@ export class ApiProxy {
     const server = https.createServer({ cert: serving.certificate, key: serving.privateKey }, (req, res) =>
       this.forward(req, res),
     );
-    server.on('connection', (socket) => this.connectedAt.set(socket, performance.now()));
+    server.on('connection', (socket) => {
+      this.connectedAt.set(socket, performance.now());
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());
@@ -143,6 +149,10 @@ export class ApiProxy {
     const connectedAt = this.connectedAt.get(socket) ?? 0;
     this.requests.push({ at: performance.now(), method, path, connectedAt, first });
     const watch = /[?&]watch=(true|1)/.test(path);
+    if (this.mode === 'down') {
+      req.socket.destroy();
+      return;
+    }
     if (watch && this.mode === 'gone') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(GONE_EVENT);
@@ -210,6 +220,12 @@ export class ApiProxy {
   silenceWatches(): void {
     this.mode = 'silent';
     for (const res of this.watches) this.silenced.add(res);
+  }
+
+  /** As a restarting API server looks: every connection is dropped, and new requests too until `pass()`. */
+  down(): void {
+    this.mode = 'down';
+    for (const socket of this.sockets) socket.destroy();
   }
 
   /** Ends every open watch with 410 Gone, and answers new ones so until `pass()`. */

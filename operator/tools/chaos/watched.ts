@@ -8,6 +8,8 @@ import { Replica, type ReplicaOptions } from './replica.js';
 export interface Watched {
   replica: Replica;
   api: ApiProxy;
+  /** The replica's way to PostgreSQL: slow it, freeze it, cut it. */
+  db: TcpProxy;
   sql: StatementCounter;
   stop(): Promise<void>;
 }
@@ -37,6 +39,7 @@ export async function watchedReplica(o: WatchedOptions): Promise<Watched> {
   return {
     replica,
     api,
+    db,
     sql,
     async stop() {
       await replica.stop();
