@@ -82,12 +82,16 @@ const lockRow = (key: string) =>
 /**
  * Makes the operator a member of the tenant's role for the rest of the transaction: creating a schema owned by
  * the role, ending the role's sessions, dropping what the role owns and dropping a schema with the objects the
- * tenant made in it all need the role's privileges. The membership must never outlive the transaction (provisioning revokes it before the
- * commit, dropping the role removes it; a transaction that fails takes it back with everything else). A role that is a member of every tenant role makes PostgreSQL
- * recompute the long list of its memberships on every change to pg_auth_members (each tenant's creation is one),
- * so each provisioning cost grew with the tenants that existed: 4.2 ms at 0 and 31 ms at 3,000 (issue 12).
- * On 16 and newer the grant is a second one beside the ADMIN grant the creator always holds; that one lets the
- * operator grant, alter and drop the role but not act as it, and the REVOKE leaves it alone.
+ * tenant made in it all need the role's privileges. The membership never outlives the transaction: provisioning
+ * revokes it before the commit, dropping the role removes it, and a transaction that fails takes it back with
+ * everything else. A role that is a member of every tenant role makes PostgreSQL recompute the long list of its
+ * memberships after every change to pg_auth_members (each tenant's creation is one), so each provisioning cost
+ * grew with the tenants that existed: 4.2 ms at 0 and 31 ms at 3,000 (issue 12).
+ *
+ * On 16 and newer the grant is a second one beside the ADMIN grant a CREATEROLE creator always receives (it lets
+ * the operator alter and drop the role, not act as it), and the REVOKE leaves that one alone. Those ADMIN grants
+ * are memberships too, and PostgreSQL's ADMIN checks walk all of them, so there a CREATEROLE operator's DDL still
+ * slows as tenants accumulate; a superuser operator holds none (README, Known limits).
  */
 const borrowMembership = (role: string) => `GRANT ${role} TO CURRENT_USER`;
 
