@@ -9,9 +9,8 @@
  * `--configs` lists servers as max_locks_per_transaction x max_connections. The fast path (the default) creates
  * tenants with bulk SQL as the superuser: each role a LOGIN member of the tenant group without a password, its
  * schema, and one table owned by it, 200 tenants per statement. What pg_dump meets is the same as after the
- * operator's provisioning (one schema and role per tenant); what it skips is the SCRAM verifier per role and the
- * operator role's membership in every tenant role, which make the real path slow down as tenants accumulate (see
- * docs/database.md). `--real` provisions through the operator's own Database.provisionTenant instead; tables
+ * operator's provisioning (one schema and role per tenant); what it skips is the SCRAM verifier and a
+ * transaction per role (`npm run bench:db` measures that path). `--real` provisions through the operator's own Database.provisionTenant instead; tables
  * are always bulk SQL (SET ROLE to each tenant), not a login per tenant, which would cost a SCRAM exchange each.
  */
 import { spawn } from 'node:child_process';
