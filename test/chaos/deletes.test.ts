@@ -1,41 +1,17 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Api } from '../../operator/src/kube/api.js';
-import { Resources } from '../../operator/src/kube/resources.js';
-import { watchedReplica, type Watched } from '../../operator/tools/chaos/watched.js';
+import { describe, expect, it } from 'vitest';
 import { totalOrphans } from '../../operator/tools/chaos/workload.js';
-import { adminApi, eventually } from '../support/env.js';
-import { SOURCE_ENTRY, chaosFixture, type ChaosFixture } from './support.js';
+import { eventually } from '../support/env.js';
+import { chaosFile } from './support.js';
 
-let api: Api;
-let fx: ChaosFixture;
-let watched: Watched | undefined;
-
-beforeAll(async () => {
-  api = await adminApi();
-  fx = await chaosFixture(api, 'chaos-del', 'tdel');
-});
-
-afterAll(async () => {
-  await watched?.stop();
-  await fx.workload.stop();
-  await api.delete(Resources.Namespace, { name: fx.leaseNamespace });
-  api.client.close();
-});
+const file = chaosFile('chaos-del', 'tdel');
 
 describe('workspaces deleted while the operator could not see it', () => {
   it(
     'are cleaned up after its restart, after watches answered 410 Gone and after they went silent, and the others keep their rows',
     { timeout: 120_000 },
     async () => {
-      const w = fx.workload;
-      watched = await watchedReplica({
-        runDir: inject('runDir'),
-        name: fx.scenario,
-        adminKubeconfig: inject('kubeconfig'),
-        databaseUrl: inject('databaseUrl'),
-        env: { ...fx.env, WATCH_IDLE_SECONDS: '5' },
-        entry: SOURCE_ENTRY,
-      });
+      const w = file.fx.workload;
+      const watched = await file.watched('op', { WATCH_IDLE_SECONDS: '5' });
       const operator = watched.replica;
       await operator.start();
       await w.createAccounts();
@@ -66,7 +42,7 @@ describe('workspaces deleted while the operator could not see it', () => {
       // dead after WATCH_IDLE_SECONDS, open new ones and see the deletion made meanwhile.
       // Once every informer watches again (those that saw 410 twice in a row back off before they list).
       await eventually('every collection watched again', async () => {
-        const { open, collections } = watched?.api.watchCounts() ?? { open: 0, collections: 1 };
+        const { open, collections } = watched.api.watchCounts();
         return open >= collections || undefined;
       });
       watched.api.silenceWatches();

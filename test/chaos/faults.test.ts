@@ -1,10 +1,6 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Api } from '../../operator/src/kube/api.js';
-import { Resources } from '../../operator/src/kube/resources.js';
-import { watchedReplica, type Watched } from '../../operator/tools/chaos/watched.js';
+import { describe, expect, it } from 'vitest';
 import { totalOrphans } from '../../operator/tools/chaos/workload.js';
-import { adminApi } from '../support/env.js';
-import { SOURCE_ENTRY, chaosFixture, type ChaosFixture } from './support.js';
+import { chaosFile } from './support.js';
 
 /**
  * Short forms of `npm run chaos`'s apiserver and pgslow scenarios (issue 10), on the shared test platform: the
@@ -13,21 +9,7 @@ import { SOURCE_ENTRY, chaosFixture, type ChaosFixture } from './support.js';
  * converges once the fault ends, nothing is orphaned and no row is lost.
  */
 
-let api: Api;
-let fx: ChaosFixture;
-let watched: Watched | undefined;
-
-beforeAll(async () => {
-  api = await adminApi();
-  fx = await chaosFixture(api, 'chaos-flt', 'tflt');
-});
-
-afterAll(async () => {
-  await watched?.stop();
-  await fx.workload.stop();
-  await api.delete(Resources.Namespace, { name: fx.leaseNamespace });
-  api.client.close();
-});
+const file = chaosFile('chaos-flt', 'tflt');
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -36,15 +18,11 @@ describe('faults between the operator and its dependencies', () => {
     'an API server that drops every connection, and a PostgreSQL slow or frozen: no crash, all converge, no row lost',
     { timeout: 240_000 },
     async () => {
-      const w = fx.workload;
-      watched = await watchedReplica({
-        runDir: inject('runDir'),
-        name: fx.scenario,
-        adminKubeconfig: inject('kubeconfig'),
-        databaseUrl: inject('databaseUrl'),
-        // Short server-side timeouts, so that a frozen connection fails within seconds, as it would in minutes.
-        env: { ...fx.env, DATABASE_STATEMENT_TIMEOUT_SECONDS: '3', DATABASE_LOCK_TIMEOUT_SECONDS: '2' },
-        entry: SOURCE_ENTRY,
+      const w = file.fx.workload;
+      // Short server-side timeouts, so that a frozen connection fails within seconds, as it would in minutes.
+      const watched = await file.watched('op', {
+        DATABASE_STATEMENT_TIMEOUT_SECONDS: '3',
+        DATABASE_LOCK_TIMEOUT_SECONDS: '2',
       });
       const operator = watched.replica;
       await operator.start();

@@ -1,41 +1,16 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Api } from '../../operator/src/kube/api.js';
-import { Resources } from '../../operator/src/kube/resources.js';
-import { Replica } from '../../operator/tools/chaos/replica.js';
+import { describe, expect, it } from 'vitest';
 import { totalOrphans } from '../../operator/tools/chaos/workload.js';
-import { adminApi } from '../support/env.js';
-import { SOURCE_ENTRY, chaosFixture, type ChaosFixture } from './support.js';
+import { chaosFile } from './support.js';
 
-let api: Api;
-let fx: ChaosFixture;
-let operator: Replica | undefined;
-
-beforeAll(async () => {
-  api = await adminApi();
-  fx = await chaosFixture(api, 'chaos-kill', 'tkill');
-});
-
-afterAll(async () => {
-  await operator?.stop();
-  await fx.workload.stop();
-  await api.delete(Resources.Namespace, { name: fx.leaseNamespace });
-  api.client.close();
-});
+const file = chaosFile('chaos-kill', 'tkill');
 
 describe('an operator SIGKILLed at random points of a burst', () => {
   it(
     'converges with every workspace Ready, no orphans either way and no rows lost',
     { timeout: 150_000 },
     async () => {
-      const w = fx.workload;
-      operator = new Replica({
-        runDir: inject('runDir'),
-        name: fx.scenario,
-        kubeconfig: inject('kubeconfig'),
-        databaseUrl: inject('databaseUrl'),
-        env: fx.env,
-        entry: SOURCE_ENTRY,
-      });
+      const w = file.fx.workload;
+      const operator = file.replica('op');
       await operator.start();
       await w.createAccounts();
       const keys = w.keys(0, 20);

@@ -1,27 +1,14 @@
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { Api } from '../../operator/src/kube/api.js';
+import { describe, expect, it } from 'vitest';
 import { Resources } from '../../operator/src/kube/resources.js';
-import { watchedReplica, type Watched } from '../../operator/tools/chaos/watched.js';
-import { adminApi, eventually } from '../support/env.js';
-import { SOURCE_ENTRY, chaosFixture, type ChaosFixture } from './support.js';
+import type { Watched } from '../../operator/tools/chaos/watched.js';
+import { eventually } from '../support/env.js';
+import { chaosFile } from './support.js';
 
-let api: Api;
-let fx: ChaosFixture;
+const file = chaosFile('chaos-lead', 'tlead');
 const replicas: Watched[] = [];
 
-beforeAll(async () => {
-  api = await adminApi();
-  fx = await chaosFixture(api, 'chaos-lead', 'tlead');
-});
-
-afterAll(async () => {
-  for (const r of replicas) await r.stop();
-  await fx.workload.stop();
-  await api.delete(Resources.Namespace, { name: fx.leaseNamespace });
-  api.client.close();
-});
-
 async function holder(): Promise<string | undefined> {
+  const { api, fx } = file;
   const lease = (await api.get(Resources.Lease, {
     namespace: fx.leaseNamespace,
     name: fx.env.LEADER_ELECTION_ID ?? '',
@@ -34,16 +21,10 @@ describe('a leader paused (SIGSTOP) until its Lease expired', () => {
     'sends no API write and no DDL once resumed, and exits; the other replica converged meanwhile',
     { timeout: 120_000 },
     async () => {
+      const { fx } = file;
       const w = fx.workload;
       for (const name of ['a', 'b']) {
-        const r = await watchedReplica({
-          runDir: inject('runDir'),
-          name: `${fx.scenario}-${name}`,
-          adminKubeconfig: inject('kubeconfig'),
-          databaseUrl: inject('databaseUrl'),
-          env: fx.env,
-          entry: SOURCE_ENTRY,
-        });
+        const r = await file.watched(name);
         replicas.push(r);
         await r.replica.start();
       }
