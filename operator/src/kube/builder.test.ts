@@ -69,3 +69,25 @@ describe('one reconcile per change', () => {
     await running;
   });
 });
+
+describe('owns with ignoreStatus', () => {
+  it("brings the owner back for a child's spec change, not for a change of its status alone", async () => {
+    const { inf, send } = informer();
+    const queued: string[] = [];
+    const controller = {
+      isReconciling: () => false,
+      enqueue: (k: string) => queued.push(k),
+    } as unknown as Controller;
+    new Watches(controller).owns([inf], () => 'acme/owner', { ignoreStatus: true });
+    const abort = new AbortController();
+    const running = inf.run(abort.signal);
+    await inf.waitForSync();
+    await settle();
+    send({ ...version('web', '2'), status: { used: { pods: '1' } } });
+    expect(queued).toEqual([]);
+    send({ ...version('web', '3'), spec: { hard: { pods: '5' } } });
+    expect(queued).toEqual(['acme/owner']);
+    abort.abort();
+    await running;
+  });
+});

@@ -15,6 +15,16 @@ export interface WatchOptions {
 
 const ALL: readonly WatchEvent[] = ['add', 'update', 'delete'];
 
+/** Whether two versions of an object differ in nothing but their status and resourceVersion. */
+function sameButStatus(a: CachedObject, b: CachedObject): boolean {
+  const strip = ({ status: _status, metadata, ...rest }: CachedObject) =>
+    JSON.stringify({
+      ...rest,
+      metadata: { ...metadata, resourceVersion: undefined, managedFields: undefined },
+    });
+  return strip(a) === strip(b);
+}
+
 /**
  * What a controller watches, controller-runtime's builder in small: `for` its own kind (every event, the object's
  * key), `owns` the children it makes (updates and deletes by someone else bring the owner back for repair; adds
@@ -28,8 +38,18 @@ export class Watches {
     return this.watches(informer, keyOf, { events });
   }
 
-  owns(informers: readonly Informer[], ownerKey: (child: CachedObject) => string | undefined): this {
-    for (const informer of informers) this.watches(informer, ownerKey, { events: ['update', 'delete'] });
+  /**
+   * With `ignoreStatus`, an update that changed only a child's status (a ResourceQuota the quota controller
+   * counted) does not bring the owner back: for a controller that reads none of its children's status.
+   */
+  owns(
+    informers: readonly Informer[],
+    ownerKey: (child: CachedObject) => string | undefined,
+    opts: { ignoreStatus?: boolean } = {},
+  ): this {
+    const map: MapToKeys<CachedObject> = (child, old) =>
+      opts.ignoreStatus && old && sameButStatus(old, child) ? undefined : ownerKey(child);
+    for (const informer of informers) this.watches(informer, map, { events: ['update', 'delete'] });
     return this;
   }
 

@@ -27,10 +27,15 @@ export function setupWorkspace(mgr: SetupContext): Controller {
   const workspacesOf = (account: string) => [...caches.workspaces.inNamespace(account)].map(keyOf);
   new Watches(controller)
     .for(caches.workspaces)
-    .owns(childInformers(caches), (child) => {
-      const owner = ownerOf(child.metadata.labels);
-      return owner?.component === 'workspace' ? `${owner.account}/${owner.slug}` : undefined;
-    })
+    // It reads none of its children's status: the quota controller counting a workspace's quota is no change.
+    .owns(
+      childInformers(caches),
+      (child) => {
+        const owner = ownerOf(child.metadata.labels);
+        return owner?.component === 'workspace' ? `${owner.account}/${owner.slug}` : undefined;
+      },
+      { ignoreStatus: true },
+    )
     // Teammates feed the staff binding of every workspace; the uid feeds their namespaces' owner reference.
     .watches(caches.accounts, (a, old) =>
       !old || old.metadata.generation !== a.metadata.generation || old.metadata.uid !== a.metadata.uid
