@@ -237,14 +237,14 @@ export class KubeClient {
     const started = performance.now();
     const verb = this.verbOf(opts);
     let status = 0;
-    if (verb !== 'get' && verb !== 'list' && verb !== 'watch' && !opts.path.includes('/leases')) {
-      const reason = this.fence?.();
-      if (reason) throw new OperatorError('Unavailable', `${opts.method} ${opts.path} not sent: ${reason}`);
-    }
-    const recheck = verb === 'get' || verb === 'list' || verb === 'watch' ? undefined : this.fence;
+    // Every write but the Lease's is fenced: checked now, and again once its connection is ready.
+    const write = verb !== 'get' && verb !== 'list' && verb !== 'watch' && !opts.path.includes('/leases');
+    const fence = write ? this.fence : undefined;
+    const reason = fence?.();
+    if (reason) throw new OperatorError('Unavailable', `${opts.method} ${opts.path} not sent: ${reason}`);
     try {
       const { res } = await this.open(
-        { ...opts, recheck: opts.path.includes('/leases') ? undefined : recheck },
+        { ...opts, recheck: fence },
         opts.timeoutMs ?? this.options.timeoutMs ?? 30_000,
       );
       status = res.statusCode ?? 0;
