@@ -326,6 +326,247 @@ export function toJson_ClientInvitationSpec(obj: ClientInvitationSpec | undefine
 
 
 /**
+ * The credentials of one external account (an ad platform, a CRM, …) a workspace's work uses, in the account's home namespace. A source takes them from a Secret; a copy carries its lineage's source's. The operator gives the workspace's namespace a Secret connection-<name> with them.
+ *
+ * @schema Connection
+ */
+export class Connection extends ApiObject {
+  /**
+   * Returns the apiVersion and kind for "Connection"
+   */
+  public static readonly GVK: GroupVersionKind = {
+    apiVersion: 'taskjuice.io/v1alpha1',
+    kind: 'Connection',
+  }
+
+  /**
+   * Renders a Kubernetes manifest for "Connection".
+   *
+   * This can be used to inline resource manifests inside other objects (e.g. as templates).
+   *
+   * @param props initialization props
+   */
+  public static manifest(props: ConnectionProps): any {
+    return {
+      ...Connection.GVK,
+      ...toJson_ConnectionProps(props),
+    };
+  }
+
+  /**
+   * Defines a "Connection" API object
+   * @param scope the scope in which to define this object
+   * @param id a scope-local name for the object
+   * @param props initialization props
+   */
+  public constructor(scope: Construct, id: string, props: ConnectionProps) {
+    super(scope, id, {
+      ...Connection.GVK,
+      ...props,
+    });
+  }
+
+  /**
+   * Renders the object to Kubernetes JSON.
+   */
+  public override toJson(): any {
+    const resolved = super.toJson();
+
+    return {
+      ...Connection.GVK,
+      ...toJson_ConnectionProps(resolved),
+    };
+  }
+}
+
+/**
+ * The credentials of one external account (an ad platform, a CRM, …) a workspace's work uses, in the account's home namespace. A source takes them from a Secret; a copy carries its lineage's source's. The operator gives the workspace's namespace a Secret connection-<name> with them.
+ *
+ * @schema Connection
+ */
+export interface ConnectionProps {
+  /**
+   * @schema Connection#metadata
+   */
+  readonly metadata?: ApiObjectMetadata;
+
+  /**
+   * Desired state of the connection.
+   *
+   * @schema Connection#spec
+   */
+  readonly spec: ConnectionSpec;
+}
+
+/**
+ * Converts an object of type 'ConnectionProps' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ConnectionProps(obj: ConnectionProps | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'metadata': obj.metadata,
+    'spec': toJson_ConnectionSpec(obj.spec),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Desired state of the connection.
+ *
+ * @schema ConnectionSpec
+ */
+export interface ConnectionSpec {
+  /**
+   * Slug of the workspace of this account the connection belongs to; fixed once created.
+   *
+   * @schema ConnectionSpec#workspace
+   */
+  readonly workspace: string;
+
+  /**
+   * The external service, as a DNS label (google-ads, hubspot, …). Required for a source; a copy carries its source’s, and if set it must be the same.
+   *
+   * @schema ConnectionSpec#provider
+   */
+  readonly provider?: string;
+
+  /**
+   * Name of the connection as people read it, 1 to 100 characters; the only field of a copy you change.
+   *
+   * @schema ConnectionSpec#displayName
+   */
+  readonly displayName: string;
+
+  /**
+   * Where the credentials come from; only a source has it. Changing the Secret it names, or its data, reconnects the connection and every copy of it.
+   *
+   * @schema ConnectionSpec#credentials
+   */
+  readonly credentials?: ConnectionSpecCredentials;
+
+  /**
+   * Makes this connection a copy: it has no credentials of its own and always carries those of its lineage’s original source. Fixed once created.
+   *
+   * @schema ConnectionSpec#copyOf
+   */
+  readonly copyOf?: ConnectionSpecCopyOf;
+}
+
+/**
+ * Converts an object of type 'ConnectionSpec' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ConnectionSpec(obj: ConnectionSpec | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'workspace': obj.workspace,
+    'provider': obj.provider,
+    'displayName': obj.displayName,
+    'credentials': toJson_ConnectionSpecCredentials(obj.credentials),
+    'copyOf': toJson_ConnectionSpecCopyOf(obj.copyOf),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Where the credentials come from; only a source has it. Changing the Secret it names, or its data, reconnects the connection and every copy of it.
+ *
+ * @schema ConnectionSpecCredentials
+ */
+export interface ConnectionSpecCredentials {
+  /**
+   * The Secret with the credentials, in the same namespace as the Connection.
+   *
+   * @schema ConnectionSpecCredentials#secretRef
+   */
+  readonly secretRef: ConnectionSpecCredentialsSecretRef;
+}
+
+/**
+ * Converts an object of type 'ConnectionSpecCredentials' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ConnectionSpecCredentials(obj: ConnectionSpecCredentials | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'secretRef': toJson_ConnectionSpecCredentialsSecretRef(obj.secretRef),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Makes this connection a copy: it has no credentials of its own and always carries those of its lineage’s original source. Fixed once created.
+ *
+ * @schema ConnectionSpecCopyOf
+ */
+export interface ConnectionSpecCopyOf {
+  /**
+   * Name of the Connection this one is a copy of, in the same account.
+   *
+   * @schema ConnectionSpecCopyOf#name
+   */
+  readonly name: string;
+
+  /**
+   * The account of that Connection, if given; it must be this one (copies stay in their account).
+   *
+   * @schema ConnectionSpecCopyOf#account
+   */
+  readonly account?: string;
+}
+
+/**
+ * Converts an object of type 'ConnectionSpecCopyOf' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ConnectionSpecCopyOf(obj: ConnectionSpecCopyOf | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'account': obj.account,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The Secret with the credentials, in the same namespace as the Connection.
+ *
+ * @schema ConnectionSpecCredentialsSecretRef
+ */
+export interface ConnectionSpecCredentialsSecretRef {
+  /**
+   * Name of a Secret in the account namespace holding the credentials; every entry is handed on as it is.
+   *
+   * @schema ConnectionSpecCredentialsSecretRef#name
+   */
+  readonly name: string;
+}
+
+/**
+ * Converts an object of type 'ConnectionSpecCredentialsSecretRef' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_ConnectionSpecCredentialsSecretRef(obj: ConnectionSpecCredentialsSecretRef | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+
+/**
  * One client engagement, in its account's home namespace. Its name is the slug. The operator gives it a namespace, a PostgreSQL schema and role that reach nothing else, and a Secret with the credentials.
  *
  * @schema Workspace

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { AccountSpec, AccountStatus } from './api/v1alpha1/account.js';
 import { ClientInvitationSpec, ClientInvitationStatus } from './api/v1alpha1/clientinvitation.js';
 import { WorkspaceSpec, WorkspaceStatus } from './api/v1alpha1/workspace.js';
+import { ConnectionSpec, ConnectionStatus } from './api/v1alpha1/connection.js';
+import { MOUNTED_SECRET_PREFIX, contentDigest } from './domain/connections.js';
 import { ClaimData } from './domain/claims.js';
 import { Informer, type CachedObject, type InformerOptions } from './kube/informer.js';
 import { typedChild, typedKind, type Typed } from './kube/typed.js';
@@ -24,6 +26,7 @@ import {
   RESOURCE_QUOTA,
   SECRET_NAME,
   STAFF_BINDING,
+  CLIENT_CONNECTIONS_PREFIX,
 } from './domain/children.js';
 
 /**
@@ -88,6 +91,20 @@ export function trimChild(obj: CachedObject): CachedObject {
   return obj.kind === 'Secret' ? trimSecret(obj, isOperatorChild(obj)) : trimObject(obj);
 }
 
+/**
+ * What is kept of a Secret that holds a connection's credentials (a source a Connection names, or the copy the
+ * operator gives a workspace): no data, only its digest. Credentials of any size and number stay out of memory;
+ * the controller reads a source from the API when it has to write the credentials on.
+ */
+export function trimCredentials(obj: CachedObject): CachedObject {
+  return {
+    kind: 'Secret',
+    metadata: trimMetadata(obj.metadata, false),
+    type: obj.type,
+    contentDigest: contentDigest(obj.data as Record<string, string> | undefined),
+  };
+}
+
 function trimSecret(obj: CachedObject, credentials: boolean): CachedObject {
   const data = obj.data as Record<string, string> | undefined;
   return {
@@ -128,18 +145,37 @@ const CHILD_NAMES: Record<string, { home: string[]; workspace: string[] }> = {
   LimitRange: { home: [], workspace: [LIMIT_RANGE] },
 };
 
+/** Children the operator makes one of per workspace in the home namespace, by name prefix. */
+const HOME_PREFIXES: Record<string, string> = {
+  Role: CLIENT_CONNECTIONS_PREFIX,
+  RoleBinding: CLIENT_CONNECTIONS_PREFIX,
+};
+
 /** Whether a child object stands where the operator puts its own of that kind. */
 export function isOperatorChild(obj: CachedObject): boolean {
   const place = placeOf(obj);
   if (!place || !obj.kind) return false;
   if (obj.kind === 'Namespace') return true;
+  const prefix = HOME_PREFIXES[obj.kind];
+  if (place === 'home' && prefix && obj.metadata.name.startsWith(prefix)) return true;
   return CHILD_NAMES[obj.kind]?.[place].includes(obj.metadata.name) ?? false;
+}
+
+/** A connection's Secret in a workspace namespace: `connection-<name>`, labelled with that connection. */
+export function isMountedSecret(obj: CachedObject): boolean {
+  const name = obj.metadata.labels?.[Labels.connection];
+  return (
+    placeOf(obj) === 'workspace' &&
+    name !== undefined &&
+    obj.metadata.name === `${MOUNTED_SECRET_PREFIX}${name}`
+  );
 }
 
 /** What the cache keeps of the operator's own kinds, typed. */
 export type AccountObject = Typed<AccountSpec, AccountStatus>;
 export type WorkspaceObject = Typed<WorkspaceSpec, WorkspaceStatus>;
 export type InvitationObject = Typed<ClientInvitationSpec, ClientInvitationStatus>;
+export type ConnectionObject = Typed<ConnectionSpec, ConnectionStatus>;
 
 /** Every field a child's fields parse to when they are not what the operator writes. */
 const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
@@ -148,6 +184,8 @@ const Strings = z.record(z.string(), z.string());
 const parseAccount = typedKind(AccountSpec, AccountStatus);
 const parseWorkspace = typedKind(WorkspaceSpec, WorkspaceStatus);
 const parseInvitation = typedKind(ClientInvitationSpec, ClientInvitationStatus);
+const parseConnection = typedKind(ConnectionSpec, ConnectionStatus);
+const parseCredentials = typedChild(z.object({ contentDigest: z.string() }));
 const parseSecret = typedChild(z.object({ data: lenient(Strings) }));
 const parseQuota = typedChild(
   z.object({
@@ -165,12 +203,20 @@ const parseClaim = typedChild(z.object({ data: lenient(ClaimData) }));
 
 export type SecretObject = ReturnType<typeof parseSecret>;
 export type ClaimObject = ReturnType<typeof parseClaim>;
+export type CredentialsObject = ReturnType<typeof parseCredentials>;
 
 /** The informers the controllers read from; children are those labelled as managed by the operator. */
 export interface Caches {
   accounts: Informer<AccountObject>;
   workspaces: Informer<WorkspaceObject>;
   invitations: Informer<InvitationObject>;
+  connections: Informer<ConnectionObject>;
+  /** Secrets labelled as a connection's credentials source, anywhere: kept as digests (see trimCredentials). */
+  credentialSources: Informer<CredentialsObject>;
+  /** The Secrets the operator gives workspace namespaces, one per connection, kept as digests. */
+  mountedSecrets: Informer<CredentialsObject>;
+  /** The per-workspace Roles in home namespaces that let clients reconnect their own connections. */
+  roles: Informer;
   namespaces: Informer;
   roleBindings: Informer<ReturnType<typeof parseRoleBinding>>;
   networkPolicies: Informer;
@@ -217,6 +263,15 @@ export function buildCaches(api: Api, config: Config, log: Logger): Caches {
     accounts: informer(Resources.Account, own, parseAccount),
     workspaces: informer(Resources.Workspace, own, parseWorkspace),
     invitations: informer(Resources.ClientInvitation, own, parseInvitation),
+    connections: informer(Resources.Connection, own, parseConnection),
+    credentialSources: informer(Resources.Secret, `${Labels.connectionCredentials}=true`, parseCredentials, {
+      trim: trimCredentials,
+    }),
+    mountedSecrets: informer(Resources.Secret, `${MANAGED_SELECTOR},${Labels.connection}`, parseCredentials, {
+      admit: (o) => isMountedSecret({ ...o, kind: 'Secret' }),
+      trim: trimCredentials,
+    }),
+    roles: child(Resources.Role, untyped),
     namespaces: child(Resources.Namespace, untyped),
     roleBindings: child(Resources.RoleBinding, parseRoleBinding),
     networkPolicies: child(Resources.NetworkPolicy, untyped),
@@ -241,5 +296,6 @@ export function childInformers(caches: Caches): Informer[] {
     caches.secrets,
     caches.quotas,
     caches.limitRanges,
+    caches.roles,
   ];
 }

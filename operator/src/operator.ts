@@ -2,6 +2,7 @@ import { setMaxListeners } from 'node:events';
 import type { Caches } from './caches.js';
 import { setupAccount } from './controllers/account/setup.js';
 import { setupClaims } from './controllers/claims/setup.js';
+import { setupConnection } from './controllers/connection/setup.js';
 import type { ControllerContext, SetupContext } from './controllers/context.js';
 import { setupInvitation } from './controllers/invitation/setup.js';
 import { setupWorkspace } from './controllers/workspace/setup.js';
@@ -33,7 +34,7 @@ export interface OperatorOptions extends SharedOptions {
  */
 export class Operator {
   readonly shared: ControllerContext;
-  readonly controllers: Record<'account' | 'workspace' | 'invitation' | 'claims', Controller>;
+  readonly controllers: Record<'account' | 'workspace' | 'invitation' | 'claims' | 'connection', Controller>;
   readonly leader: LeaderElector | undefined;
   webhook: Serving | undefined;
   healthPort = 0;
@@ -77,6 +78,7 @@ export class Operator {
       account: setupAccount(mgr),
       invitation: setupInvitation(mgr, mailer),
       claims: setupClaims(mgr),
+      connection: setupConnection(mgr),
     };
     this.leader = config.leaderElection.enabled
       ? new LeaderElector(this.api, {

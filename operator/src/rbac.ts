@@ -19,18 +19,34 @@ export const ACCOUNT_MEMBER_CLUSTER_ROLE = 'taskjuice-account-member';
 export const STAFF_CLUSTER_ROLE = 'taskjuice-workspace-staff';
 export const CLIENT_CLUSTER_ROLE = 'taskjuice-workspace-client';
 
-/** Owners and Admins, bound in their account's home namespace: they create and delete workspaces and invitations. */
+/**
+ * Owners and Admins, bound in their account's home namespace: they create and delete workspaces, invitations and
+ * connections, and the Secrets connections take their credentials from (the home namespace holds no other).
+ */
 export const accountManagerRules: PolicyRule[] = [
-  { apiGroups: [GROUP], resources: ['workspaces', 'clientinvitations'], verbs: [...READ, ...WRITE] },
-  { apiGroups: [GROUP], resources: ['workspaces/status', 'clientinvitations/status'], verbs: READ },
+  {
+    apiGroups: [GROUP],
+    resources: ['workspaces', 'clientinvitations', 'connections'],
+    verbs: [...READ, ...WRITE],
+  },
+  {
+    apiGroups: [GROUP],
+    resources: ['workspaces/status', 'clientinvitations/status', 'connections/status'],
+    verbs: READ,
+  },
+  { apiGroups: [''], resources: ['secrets'], verbs: [...READ, ...WRITE] },
   { apiGroups: [''], resources: ['events'], verbs: READ },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
 ];
 
 /** Members, bound in the home namespace: they see the account's workspaces and work inside them, no more. */
 export const accountMemberRules: PolicyRule[] = [
-  { apiGroups: [GROUP], resources: ['workspaces', 'clientinvitations'], verbs: READ },
-  { apiGroups: [GROUP], resources: ['workspaces/status', 'clientinvitations/status'], verbs: READ },
+  { apiGroups: [GROUP], resources: ['workspaces', 'clientinvitations', 'connections'], verbs: READ },
+  {
+    apiGroups: [GROUP],
+    resources: ['workspaces/status', 'clientinvitations/status', 'connections/status'],
+    verbs: READ,
+  },
   { apiGroups: [''], resources: ['events'], verbs: READ },
   { apiGroups: ['events.k8s.io'], resources: ['events'], verbs: READ },
 ];
@@ -86,6 +102,23 @@ export const workspaceStaffRules: PolicyRule[] = [
 export const workspaceClientRules: PolicyRule[] = workspaceReadRules;
 
 /**
+ * A workspace's clients in the home namespace: they read that workspace's connections by name and write the Secrets
+ * those connections take their credentials from (a reconnect), and nothing else. Listing is not granted: it would
+ * show every workspace's connections. The webhook refuses a write to a lineage shared with another workspace.
+ * Empty lists grant nothing (an empty resourceNames would mean every name), so those rules are left out.
+ */
+export function clientConnectionRules(connections: string[], secrets: string[]): PolicyRule[] {
+  return [
+    ...(connections.length > 0
+      ? [{ apiGroups: [GROUP], resources: ['connections'], verbs: ['get'], resourceNames: connections }]
+      : []),
+    ...(secrets.length > 0
+      ? [{ apiGroups: [''], resources: ['secrets'], verbs: ['update', 'patch'], resourceNames: secrets }]
+      : []),
+  ];
+}
+
+/**
  * The operator's own ClusterRole: exactly the verbs and resources it uses, no wildcards. It binds the account and
  * workspace roles (the `bind` verb, limited by name) rather than holding everything those roles grant.
  */
@@ -93,12 +126,14 @@ export function operatorRules(bindable: string[]): PolicyRule[] {
   return [
     {
       apiGroups: [GROUP],
-      resources: ['accounts', 'workspaces', 'clientinvitations'],
+      resources: ['accounts', 'workspaces', 'clientinvitations', 'connections'],
       verbs: [...READ, 'patch', 'update'],
     },
+    // A deleted workspace takes its connections with it.
+    { apiGroups: [GROUP], resources: ['connections'], verbs: ['delete'] },
     {
       apiGroups: [GROUP],
-      resources: ['accounts/status', 'workspaces/status', 'clientinvitations/status'],
+      resources: ['accounts/status', 'workspaces/status', 'clientinvitations/status', 'connections/status'],
       verbs: ['get', 'patch', 'update'],
     },
     { apiGroups: [GROUP], resources: ['accounts/finalizers', 'workspaces/finalizers'], verbs: ['update'] },
@@ -108,7 +143,12 @@ export function operatorRules(bindable: string[]): PolicyRule[] {
       resources: ['secrets', 'resourcequotas', 'limitranges', 'configmaps'],
       verbs: [...READ, ...WRITE],
     },
-    { apiGroups: ['rbac.authorization.k8s.io'], resources: ['rolebindings'], verbs: [...READ, ...WRITE] },
+    // Roles only of the clients' reconnect rights, whose every verb the operator holds itself (no escalate).
+    {
+      apiGroups: ['rbac.authorization.k8s.io'],
+      resources: ['rolebindings', 'roles'],
+      verbs: [...READ, ...WRITE],
+    },
     {
       apiGroups: ['rbac.authorization.k8s.io'],
       resources: ['clusterroles'],

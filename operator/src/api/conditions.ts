@@ -44,6 +44,8 @@ export const Reason = {
   Conflict: 'Conflict',
   Deleting: 'Deleting',
   CleanupFailed: 'CleanupFailed',
+  /** A workspace being deleted whose connections have copies in other workspaces. */
+  ConnectionsCopied: 'ConnectionsCopied',
   // ClientInvitation
   Sending: 'Sending',
   Sent: 'Sent',
@@ -55,6 +57,14 @@ export const Reason = {
   Expired: 'Expired',
   TeammateEmail: 'TeammateEmail',
   WorkspaceNotFound: 'WorkspaceNotFound',
+  // Connection
+  CredentialsMounted: 'CredentialsMounted',
+  Reconnected: 'Reconnected',
+  LineageBroken: 'LineageBroken',
+  SecretNotFound: 'SecretNotFound',
+  WaitingForSource: 'WaitingForSource',
+  WorkspaceNotReady: 'WorkspaceNotReady',
+  ProviderMismatch: 'ProviderMismatch',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];
 

@@ -11,6 +11,10 @@ export const QUOTA_NAME = 'taskjuice-workspaces';
 export const MANAGERS_BINDING = 'taskjuice-account-managers';
 export const MEMBERS_BINDING = 'taskjuice-account-members';
 
+/** Per workspace, in the home namespace: the Role and RoleBinding that let its clients reconnect its connections. */
+export const CLIENT_CONNECTIONS_PREFIX = 'taskjuice-client-connections-';
+export const clientConnectionsName = (slug: string) => `${CLIENT_CONNECTIONS_PREFIX}${slug}`;
+
 export const SECRET_NAME = 'database-credentials';
 export const STAFF_BINDING = 'taskjuice-staff';
 export const CLIENTS_BINDING = 'taskjuice-clients';

@@ -27,6 +27,7 @@ export const Resources = {
     plural: 'clientinvitations',
     namespaced: true,
   },
+  Connection: { group: GROUP, version: VERSION, kind: 'Connection', plural: 'connections', namespaced: true },
   Namespace: core('Namespace', 'namespaces', false),
   Secret: core('Secret', 'secrets', true),
   ConfigMap: core('ConfigMap', 'configmaps', true),
@@ -41,6 +42,13 @@ export const Resources = {
     version: 'v1',
     kind: 'RoleBinding',
     plural: 'rolebindings',
+    namespaced: true,
+  },
+  Role: {
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    kind: 'Role',
+    plural: 'roles',
     namespaced: true,
   },
   ClusterRole: {

@@ -6,6 +6,7 @@ import type { Api } from '../kube/api.js';
 import { z } from 'zod';
 import { Resources } from '../kube/resources.js';
 import { resolvePlan } from '../domain/plans.js';
+import type { ConnectionEntry } from '../domain/connections.js';
 import { SYSTEM_DELETERS, type WebhookView } from './view.js';
 
 /** Of a namespace read from the API server, only its labels matter here (the cache holds only the operator's). */
@@ -65,6 +66,13 @@ export class CacheView implements WebhookView {
     const pending = this.admitted.get(account) ?? new Map<string, number>();
     pending.set(slug, Date.now() + ADMITTED_MS);
     this.admitted.set(account, pending);
+  }
+
+  connections(account: string): ConnectionEntry[] {
+    return [...this.caches.connections.inNamespace(account)].map((c) => ({
+      name: c.metadata.name,
+      spec: c.spec,
+    }));
   }
 
   clients(account: string): Map<string, string[]> {

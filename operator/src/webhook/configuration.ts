@@ -33,8 +33,9 @@ const common = (o: WebhookConfigurationOptions) => ({
 });
 
 /**
- * The ValidatingWebhookConfiguration of the operator: Accounts; Workspaces and ClientInvitations (never in
- * kube-system and its kin); and DELETE of the namespaces the operator manages. `failurePolicy: Fail` scoped that
+ * The ValidatingWebhookConfiguration of the operator: Accounts; Workspaces, ClientInvitations and Connections (never
+ * in kube-system and its kin); writes to the Secrets connections take credentials from; and DELETE of the
+ * namespaces the operator manages. `failurePolicy: Fail` scoped that
  * narrowly keeps the product's rules enforced without letting a webhook outage touch anything else.
  */
 export function webhookConfiguration(o: WebhookConfigurationOptions) {
@@ -45,6 +46,15 @@ export function webhookConfiguration(o: WebhookConfigurationOptions) {
     operations,
     scope,
   });
+  const namespaceSelector = {
+    matchExpressions: [
+      {
+        key: 'kubernetes.io/metadata.name',
+        operator: 'NotIn',
+        values: [...EXCLUDED_NAMESPACES, ...(o.excludeNamespaces ?? [])],
+      },
+    ],
+  };
   return {
     apiVersion: 'admissionregistration.k8s.io/v1',
     kind: 'ValidatingWebhookConfiguration',
@@ -59,17 +69,27 @@ export function webhookConfiguration(o: WebhookConfigurationOptions) {
       {
         name: `workspaces.${GROUP}`,
         ...common(o),
-        rules: [rule(['workspaces', 'clientinvitations'], 'Namespaced')],
-        namespaceSelector: {
-          matchExpressions: [
-            {
-              key: 'kubernetes.io/metadata.name',
-              operator: 'NotIn',
-              values: [...EXCLUDED_NAMESPACES, ...(o.excludeNamespaces ?? [])],
-            },
-          ],
-        },
+        rules: [rule(['workspaces', 'clientinvitations', 'connections'], 'Namespaced')],
+        namespaceSelector,
         ...(o.objectSelector ? { objectSelector: o.objectSelector } : {}),
+      },
+      {
+        // Only Secrets labelled as a connection's credentials: a reconnect by someone other than an Owner or Admin.
+        name: `connection-credentials.${GROUP}`,
+        ...common(o),
+        rules: [
+          {
+            apiGroups: [''],
+            apiVersions: ['v1'],
+            resources: ['secrets'],
+            operations: ['UPDATE', 'DELETE'],
+            scope: 'Namespaced',
+          },
+        ],
+        namespaceSelector,
+        objectSelector: {
+          matchLabels: { [Labels.connectionCredentials]: 'true', ...(o.objectSelector?.matchLabels ?? {}) },
+        },
       },
       {
         name: `namespaces.${GROUP}`,

@@ -11,6 +11,7 @@ const view: WebhookView = {
   workspacesLive: async () => [],
   admitWorkspace: () => {},
   clients: () => new Map(),
+  connections: () => [],
   plan: () => ({ limit: 1, resolved: false }),
   namespaceLabels: async () => undefined,
   isSystem: () => false,

@@ -15,7 +15,14 @@ export const MAX_BODY_BYTES = 7 * 1024 * 1024;
 export type { Answer };
 
 /** The kinds the webhook is registered for; any other value a review claims is counted as `other`. */
-const KNOWN_KINDS: ReadonlySet<string> = new Set(['Account', 'Workspace', 'ClientInvitation', 'Namespace']);
+const KNOWN_KINDS: ReadonlySet<string> = new Set([
+  'Account',
+  'Workspace',
+  'ClientInvitation',
+  'Connection',
+  'Namespace',
+  'Secret',
+]);
 
 /** A metric label from a review's kind: only known values, so a forged review cannot add series. */
 export function kindLabel(kind: string): string {

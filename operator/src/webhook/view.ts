@@ -1,4 +1,5 @@
 import type { AccountSpec } from '../api/v1alpha1/account.js';
+import type { ConnectionEntry } from '../domain/connections.js';
 
 /** The state the validators decide on, read from the operator's caches (every replica keeps them warm). */
 export interface WebhookView {
@@ -18,6 +19,8 @@ export interface WebhookView {
   admitWorkspace(account: string, slug: string): void;
   /** The same, listed from the API server: for decisions that would lose data if the cache lagged. */
   workspacesLive(account: string): Promise<string[]>;
+  /** The account's connections, from the cache. */
+  connections(account: string): ConnectionEntry[];
   /** Canonical client emails of the account and the workspaces they are invited to or members of. */
   clients(account: string): Map<string, string[]>;
   /** The limit of a plan from the catalog; unresolved plans fall back to 1. */

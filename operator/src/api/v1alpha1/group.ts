@@ -12,6 +12,13 @@ export const Labels = {
   workspace: `${GROUP}/workspace`,
   /** What an operator-owned object is for: `home`, `workspace`, `credentials`, `claim` … */
   component: `${GROUP}/component`,
+  /** On a connection's Secret in the workspace namespace: the Connection it carries the credentials of. */
+  connection: `${GROUP}/connection`,
+  /**
+   * On a Secret a Connection takes its credentials from (`true`): the operator watches only Secrets so labelled,
+   * and labels the one a Connection names when it is not yet.
+   */
+  connectionCredentials: `${GROUP}/connection-credentials`,
   managedBy: 'app.kubernetes.io/managed-by',
   partOf: 'app.kubernetes.io/part-of',
 } as const;
@@ -21,6 +28,10 @@ export const Annotations = {
   confirmDelete: `${GROUP}/confirm-delete`,
   /** Setting this annotation to a new value asks for new database credentials. */
   rotateCredentials: `${GROUP}/rotate-credentials`,
+  /** On a connection's Secret: the credentials revision it carries, and the source connection it comes from. */
+  credentialsRevision: `${GROUP}/credentials-revision`,
+  connectionSource: `${GROUP}/connection-source`,
+  provider: `${GROUP}/provider`,
 } as const;
 
 export const MANAGED_BY = 'workspace-operator';

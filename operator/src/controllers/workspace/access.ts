@@ -1,6 +1,7 @@
 import type { AccountObject } from '../../caches.js';
 import {
   CLIENTS_BINDING,
+  clientConnectionsName,
   LIMIT_RANGE,
   RESOURCE_QUOTA,
   ownsWorkspaceNamespace,
@@ -9,7 +10,9 @@ import { invitationState, isMember } from '../../domain/invitations.js';
 import { ensure, ensureAbsent, ensureOwnedNamespace, ensureRoleBinding } from '../../kube/apply.js';
 import { Resources } from '../../kube/resources.js';
 import type { ControllerContext } from '../context.js';
+import { lineageOf } from '../../domain/connections.js';
 import {
+  clientConnectionsAccess,
   clientsBinding,
   isolationPolicy,
   staffBinding,
@@ -83,8 +86,44 @@ export async function ensureAccess(
     clientAccess
       ? ensureRoleBinding(api, caches.roleBindings, clientAccess)
       : ensureAbsent(api, caches.roleBindings, Resources.RoleBinding, { namespace, name: CLIENTS_BINDING }),
+    ensureClientConnections(ctx, name, slug, clients),
   ]);
   return { teammates: teammates.length, clients };
+}
+
+/**
+ * The clients' reconnect rights in the home namespace: read this workspace's connections, write the Secrets their
+ * lineages take credentials from. The webhook refuses them a lineage another workspace shares.
+ */
+async function ensureClientConnections(
+  ctx: ControllerContext,
+  account: string,
+  slug: string,
+  clients: string[],
+): Promise<void> {
+  const { api, caches } = ctx;
+  const all = [...caches.connections.inNamespace(account)];
+  const get = (n: string) => {
+    const c = caches.connections.get(`${account}/${n}`);
+    return c && { name: n, spec: c.spec };
+  };
+  const own = all.filter((c) => c.spec?.workspace === slug && !c.metadata.deletionTimestamp);
+  const secrets = new Set<string>();
+  for (const c of own) {
+    const lineage = lineageOf(c.metadata.name, get);
+    const secret = lineage.ok ? lineage.sourceSpec.credentials?.secretRef.name : undefined;
+    if (secret) secrets.add(secret);
+  }
+  const names = own.map((c) => c.metadata.name).sort();
+  const access = clientConnectionsAccess(account, slug, clients, names, [...secrets].sort());
+  const key = { namespace: account, name: clientConnectionsName(slug) };
+  if (!access) {
+    await ensureAbsent(api, caches.roleBindings, Resources.RoleBinding, key);
+    await ensureAbsent(api, caches.roles, Resources.Role, key);
+    return;
+  }
+  await ensure(api, caches.roles, Resources.Role, access.role);
+  await ensureRoleBinding(api, caches.roleBindings, access.binding);
 }
 
 /** Emails of the clients who accepted an invitation to this workspace and were not revoked. */

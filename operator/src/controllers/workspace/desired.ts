@@ -8,11 +8,15 @@ import {
   SECRET_NAME,
   SECRET_TYPE,
   STAFF_BINDING,
+  clientConnectionsName,
+  homeLabels,
   podSecurityLabels,
   workspaceLabels,
   type PodSecurityLevel,
 } from '../../domain/children.js';
-import { roleBinding } from '../../domain/teammates.js';
+import { roleBinding, userSubject } from '../../domain/teammates.js';
+import { clientConnectionRules } from '../../rbac.js';
+import { Labels } from '../../api/v1alpha1/group.js';
 import type { TenantNames } from '../../db/names.js';
 import { ownerReference } from '../../kube/ownership.js';
 import { alignQuantities } from '../../kube/quantity.js';
@@ -61,6 +65,31 @@ export function clientsBinding(
   clusterRole: string,
 ) {
   return roleBinding(namespace, CLIENTS_BINDING, clusterRole, clients, workspaceLabels(account, slug));
+}
+
+/**
+ * In the home namespace, what lets the workspace's clients reconnect its connections: a Role naming exactly its
+ * connections and their credentials Secrets, and its binding. None without clients or connections.
+ */
+export function clientConnectionsAccess(
+  account: string,
+  slug: string,
+  clients: string[],
+  connections: string[],
+  secrets: string[],
+) {
+  const rules = clientConnectionRules(connections, secrets);
+  if (clients.length === 0 || rules.length === 0) return undefined;
+  const name = clientConnectionsName(slug);
+  const labels = { ...homeLabels(account), [Labels.workspace]: slug };
+  return {
+    role: { metadata: { name, namespace: account, labels }, rules },
+    binding: {
+      metadata: { name, namespace: account, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [...new Set(clients)].sort().map(userSubject),
+    },
+  };
 }
 
 /**

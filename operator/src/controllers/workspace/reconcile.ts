@@ -19,6 +19,7 @@ import type { AccountObject, WorkspaceObject } from '../../caches.js';
 import { tenantNames, workspaceNamespace, type TenantNames } from '../../db/names.js';
 import { SECRET_NAME } from '../../domain/children.js';
 import { beyondPlanLimit, resolvePlan } from '../../domain/plans.js';
+import { copiedElsewhere } from '../../domain/connections.js';
 import { errorMessage, isCode, terminal } from '../../errors.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
 import { Resources } from '../../kube/resources.js';
@@ -202,13 +203,32 @@ export class WorkspaceReconciler implements Reconciler {
    * Deletion: end the role's sessions, drop schema and role, delete the namespace (and with it the Secret), then
    * let the Workspace go. Every step is idempotent, so a restart half-way simply runs it again.
    */
-  private async finalize(obj: WorkspaceObject, names: TenantNames, { namespace }: Place, log: Logger) {
+  private async finalize(
+    obj: WorkspaceObject,
+    names: TenantNames,
+    { namespace }: Place,
+    log: Logger,
+  ): Promise<Result | void> {
     if (!obj.metadata.finalizers?.includes(FINALIZER)) return;
     const status = obj.status ?? {};
     const deleting = (reason: string, message: string) =>
       this.write(obj, { ...status, phase: 'Deleting' }, progressingConditions(reason, message));
+    // A source whose copies live in other workspaces goes last (the webhook says so; this holds if it was bypassed).
+    const connections = [...this.ctx.caches.connections.inNamespace(obj.metadata.namespace ?? '')];
+    const entries = connections.map((c) => ({ name: c.metadata.name, spec: c.spec }));
+    const held = copiedElsewhere(obj.metadata.name, entries);
+    if (held) {
+      await deleting(Reason.ConnectionsCopied, held);
+      return { requeueAfterMs: 15_000 };
+    }
     await deleting(Reason.Deleting, 'Dropping the database objects and the namespace');
     try {
+      for (const c of connections.filter((c) => c.spec?.workspace === obj.metadata.name)) {
+        await this.ctx.api.delete(Resources.Connection, {
+          namespace: c.metadata.namespace,
+          name: c.metadata.name,
+        });
+      }
       await dropDatabase(this.ctx, names);
       await this.ctx.api.delete(Resources.Namespace, { name: namespace });
       this.ctx.caches.namespaces.forget(namespace);

@@ -1,10 +1,11 @@
 import { Ready, Reason, findCondition } from '../../api/conditions.js';
 import { childInformers, type WorkspaceObject } from '../../caches.js';
 import { tenantNames } from '../../db/names.js';
-import { ownerOf } from '../../domain/children.js';
+import { CLIENT_CONNECTIONS_PREFIX, ownerOf } from '../../domain/children.js';
+import { Labels } from '../../api/v1alpha1/group.js';
 import { Watches } from '../../kube/builder.js';
 import type { Controller } from '../../kube/controller.js';
-import { keyOf } from '../../kube/informer.js';
+import { keyOf, type CachedObject } from '../../kube/informer.js';
 import type { SetupContext } from '../context.js';
 import { FINALIZER } from './desired.js';
 import { WorkspaceReconciler } from './reconcile.js';
@@ -12,6 +13,14 @@ import { WorkspaceReconciler } from './reconcile.js';
 /** A workspace that waits for a free place in its account's plan. */
 const waitsForPlan = (w: WorkspaceObject): boolean =>
   findCondition(w.status?.conditions, Ready)?.reason === Reason.OverPlanLimit;
+
+/** The workspace whose clients a home-namespace Role or binding of reconnect rights is for. */
+const clientConnectionsOwner = (o: CachedObject): string | undefined => {
+  const slug = o.metadata.labels?.[Labels.workspace];
+  return o.metadata.name.startsWith(CLIENT_CONNECTIONS_PREFIX) && slug && o.metadata.namespace
+    ? `${o.metadata.namespace}/${slug}`
+    : undefined;
+};
 
 /** The Workspace controller: what it watches, and how each event maps to the workspaces it concerns. */
 export function setupWorkspace(mgr: SetupContext): Controller {
@@ -46,6 +55,15 @@ export function setupWorkspace(mgr: SetupContext): Controller {
     .watches(caches.invitations, (inv) =>
       inv.metadata.namespace && inv.spec ? `${inv.metadata.namespace}/${inv.spec.workspace}` : undefined,
     )
+    // Connections feed the clients' reconnect Role (a copy's lineage names another workspace's Secret).
+    .watches(caches.connections, (c, old) =>
+      c.metadata.namespace && c.spec && (!old || old.metadata.generation !== c.metadata.generation)
+        ? `${c.metadata.namespace}/${c.spec.workspace}`
+        : undefined,
+    )
+    // That Role and its binding live in the home namespace, named after the workspace.
+    .watches(caches.roles, clientConnectionsOwner, { events: ['update', 'delete'] })
+    .watches(caches.roleBindings, clientConnectionsOwner, { events: ['update', 'delete'] })
     // A place in the plan is free: the workspaces waiting for one look again.
     .watches(
       caches.workspaces,

@@ -2,6 +2,7 @@ import { GROUP, VERSION } from '../../api/v1alpha1/group.js';
 import type { AdmissionRequest } from '../review.js';
 import type { WebhookView } from '../view.js';
 import { validateAccount } from './account.js';
+import { validateConnection, validateCredentialsSecret } from './connection.js';
 import { denied, type Decision } from './decision.js';
 import { validateInvitation } from './invitation.js';
 import { validateNamespace } from './namespace.js';
@@ -19,7 +20,9 @@ export function validate(req: AdmissionRequest, view: WebhookView): Promise<Deci
     if (kind === 'Account') return validateAccount(req, view);
     if (kind === 'Workspace') return validateWorkspace(req, view);
     if (kind === 'ClientInvitation') return validateInvitation(req, view);
+    if (kind === 'Connection') return validateConnection(req, view);
   }
+  if (group === '' && version === 'v1' && kind === 'Secret') return validateCredentialsSecret(req, view);
   if (group === '' && version === 'v1' && kind === 'Namespace') return validateNamespace(req, view);
   return Promise.resolve(
     denied(`workspace-operator does not validate ${group || 'core'}/${version} ${kind}`),

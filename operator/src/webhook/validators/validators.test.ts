@@ -3,6 +3,7 @@ import type { AccountSpec } from '../../api/v1alpha1/account.js';
 import type { AdmissionRequest } from '../review.js';
 import type { WebhookView } from '../view.js';
 import { validate } from './index.js';
+import type { ConnectionEntry } from '../../domain/connections.js';
 
 const acme: AccountSpec = {
   displayName: 'Acme',
@@ -19,6 +20,7 @@ function view(
     workspaces?: string[];
     clients?: Map<string, string[]>;
     namespaces?: Record<string, Record<string, string>>;
+    connections?: ConnectionEntry[];
   } = {},
 ): WebhookView {
   const admitted: string[] = [];
@@ -29,6 +31,7 @@ function view(
     admitWorkspace: (_, slug) => admitted.push(slug),
     workspacesLive: async (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
     clients: () => state.clients ?? new Map(),
+    connections: (name) => (name === 'acme' ? (state.connections ?? []) : []),
     plan: (name) => {
       const limits: Record<string, number> = { starter: 1, growth: 5, scale: 25 };
       const limit = name === undefined ? undefined : limits[name];
@@ -45,8 +48,9 @@ function request(
   operation: AdmissionRequest['operation'],
   fields: Partial<AdmissionRequest> & { user?: string },
 ): AdmissionRequest {
-  const group = kind === 'Namespace' ? '' : 'taskjuice.io';
-  const version = kind === 'Namespace' ? 'v1' : 'v1alpha1';
+  const core = kind === 'Namespace' || kind === 'Secret';
+  const group = core ? '' : 'taskjuice.io';
+  const version = core ? 'v1' : 'v1alpha1';
   return {
     uid: String(++uid),
     kind: { group, version, kind },
@@ -405,5 +409,160 @@ describe('dispatch', () => {
       allowed: false,
       message: 'workspace-operator does not validate apps/v1 Deployment',
     });
+  });
+});
+
+describe('Connection rules', () => {
+  const source = (name: string, workspace: string, secret = `${name}-creds`): ConnectionEntry => ({
+    name,
+    spec: {
+      workspace,
+      provider: 'google-ads',
+      displayName: name,
+      credentials: { secretRef: { name: secret } },
+    },
+  });
+  const copy = (name: string, workspace: string, of: string): ConnectionEntry => ({
+    name,
+    spec: { workspace, displayName: name, copyOf: { name: of } },
+  });
+  const conn = (e: ConnectionEntry) => ({ metadata: { name: e.name, namespace: 'acme' }, spec: e.spec });
+  const lineage = [source('ads', 'aa'), copy('ads-b', 'bb', 'ads'), copy('ads-c', 'cc', 'ads-b')];
+  const create = (e: ConnectionEntry, user = 'olivia@acme.example', existing = lineage) =>
+    validate(
+      request('Connection', 'CREATE', { namespace: 'acme', name: e.name, object: conn(e), user }),
+      view({ connections: existing }),
+    );
+
+  it('allows a copy of a copy, and refuses one into a workspace that already holds the lineage', async () => {
+    expect((await create(copy('ads-d', 'dd', 'ads-c'))).allowed).toBe(true);
+    expect(await create(copy('ads-b2', 'bb', 'ads-c'))).toMatchObject({
+      allowed: false,
+      message:
+        'workspace bb already has connection ads-b of this lineage (source ads); a workspace holds a connection once',
+    });
+    expect(await create(copy('ads-a', 'aa', 'ads'))).toMatchObject({
+      allowed: false,
+      message: expect.stringMatching(/^workspace aa already has connection ads of this lineage/),
+    });
+  });
+
+  it('refuses copies across accounts, cycles, a wrong provider, and Members', async () => {
+    const across = {
+      ...copy('x', 'dd', 'ads'),
+      spec: { ...copy('x', 'dd', 'ads').spec!, copyOf: { name: 'ads', account: 'globex' } },
+    };
+    expect(await create(across)).toMatchObject({
+      allowed: false,
+      message: expect.stringMatching(/^spec\.copyOf\.account: copies stay inside one account/),
+    });
+    // p copies q, which (declared earlier, waiting) copies p: the chain closes on itself.
+    const waiting = [...lineage, copy('q', 'ee', 'p')];
+    expect(await create(copy('p', 'dd', 'q'), undefined, waiting)).toMatchObject({
+      allowed: false,
+      message: expect.stringMatching(/^spec\.copyOf: copyOf runs in a cycle \(p → q → p\)/),
+    });
+    const wrong = { name: 'y', spec: { ...copy('y', 'dd', 'ads').spec!, provider: 'hubspot' } };
+    expect((await create(wrong)).message).toMatch(/^spec\.provider: y copies a google-ads connection/);
+    expect(await create(copy('z', 'dd', 'ads'), 'mia@acme.example')).toMatchObject({
+      allowed: false,
+      message: 'creating or changing connections requires the Owner or Admin role',
+    });
+  });
+
+  it('lets a copy wait for a source declared in the same apply', async () => {
+    const early = await create(copy('late', 'dd', 'not-yet'));
+    expect(early.allowed).toBe(true);
+    expect(early.warnings?.[0]).toMatch(/connection not-yet does not exist yet; late waits for it/);
+  });
+
+  it('refuses deleting a connection with copies, naming them, and a copy edited on its own', async () => {
+    const del = await validate(
+      request('Connection', 'DELETE', { namespace: 'acme', name: 'ads', oldObject: conn(lineage[0]!) }),
+      view({ connections: lineage }),
+    );
+    expect(del).toMatchObject({
+      allowed: false,
+      message: 'connection ads has 2 copies (workspaces bb, cc); delete them first',
+    });
+    const leaf = await validate(
+      request('Connection', 'DELETE', { namespace: 'acme', name: 'ads-c', oldObject: conn(lineage[2]!) }),
+      view({ connections: lineage }),
+    );
+    expect(leaf.allowed).toBe(true);
+    const edited = { name: 'ads-b', spec: { ...lineage[1]!.spec!, provider: 'hubspot' } };
+    const update = await validate(
+      request('Connection', 'UPDATE', {
+        namespace: 'acme',
+        name: 'ads-b',
+        object: conn(edited),
+        oldObject: conn(lineage[1]!),
+      }),
+      view({ connections: lineage }),
+    );
+    expect(update.message).toMatch(
+      /^connection ads-b is a copy of ads: .* only spec\.displayName can change; reconnect ads instead$/,
+    );
+    const renamed = { name: 'ads-b', spec: { ...lineage[1]!.spec!, displayName: 'Ads for B' } };
+    const rename = await validate(
+      request('Connection', 'UPDATE', {
+        namespace: 'acme',
+        name: 'ads-b',
+        object: conn(renamed),
+        oldObject: conn(lineage[1]!),
+      }),
+      view({ connections: lineage }),
+    );
+    expect(rename.allowed).toBe(true);
+  });
+
+  it('refuses deleting a workspace whose connections are copied elsewhere', async () => {
+    const del = await validate(
+      request('Workspace', 'DELETE', {
+        namespace: 'acme',
+        name: 'aa',
+        oldObject: ws('aa', { displayName: 'A' }, { 'taskjuice.io/confirm-delete': 'aa' }),
+        user: 'olivia@acme.example',
+      }),
+      view({ workspaces: ['aa', 'bb', 'c'], connections: lineage }),
+    );
+    expect(del.message).toBe(
+      'workspace aa has connections copied to other workspaces: connection ads has 2 copies (workspaces bb, cc); delete those copies first',
+    );
+  });
+
+  it("lets a client reconnect only its own workspace's unshared connection, and only its data", async () => {
+    const connections = [...lineage, source('crm', 'dd')];
+    const clients = new Map([['cleo@client.example', ['dd', 'bb']]]);
+    const secret = (name: string, data: string, labels: Record<string, string> = {}) => ({
+      metadata: {
+        name,
+        namespace: 'acme',
+        labels: { 'taskjuice.io/connection-credentials': 'true', ...labels },
+      },
+      data: { token: data },
+    });
+    const write = (name: string, after = secret(name, 'bmV3'), user = 'cleo@client.example') =>
+      validate(
+        request('Secret', 'UPDATE', {
+          namespace: 'acme',
+          name,
+          object: after,
+          oldObject: secret(name, 'b2xk'),
+          user,
+        }),
+        view({ connections, clients }),
+      );
+    expect((await write('crm-creds')).allowed).toBe(true);
+    expect((await write('ads-creds')).message).toBe(
+      "Secret ads-creds holds the credentials of connection ads, shared by workspaces aa, bb, cc; reconnecting a shared connection is for the account's Owners and Admins",
+    );
+    expect((await write('crm-creds', undefined, 'other@client.example')).message).toBe(
+      'Secret crm-creds holds the credentials of a connection of another workspace',
+    );
+    expect((await write('crm-creds', secret('crm-creds', 'bmV3', { extra: 'x' }))).message).toMatch(
+      /^metadata\.labels: a reconnect changes only the data of Secret crm-creds/,
+    );
+    expect((await write('ads-creds', undefined, 'adam@acme.example')).allowed).toBe(true);
   });
 });

@@ -4,6 +4,7 @@ import type { AdmissionRequest } from '../review.js';
 import { type WebhookView } from '../view.js';
 import { ReviewedObject, allowed, reviewed, denied, plural, type Decision } from './decision.js';
 import { roleOf } from '../../domain/teammates.js';
+import { copiedElsewhere } from '../../domain/connections.js';
 
 const SLUG = new RegExp(SLUG_PATTERN);
 
@@ -21,6 +22,8 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
     const old = ReviewedObject.safeParse(req.oldObject);
     const name = req.name ?? old.data?.metadata.name ?? '';
     if (role === 'Member') return denied('deleting workspaces requires the Owner or Admin role');
+    const held = copiedElsewhere(name, view.connections(account));
+    if (held) return denied(held);
     if (old.data?.metadata.annotations?.[Annotations.confirmDelete] !== name) {
       return denied(
         `deleting workspace ${name} deletes its client's data; confirm by setting the annotation ${Annotations.confirmDelete}=${name} on it first (kubectl annotate workspace ${name} -n ${account} ${Annotations.confirmDelete}=${name})`,
