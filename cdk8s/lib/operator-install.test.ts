@@ -88,6 +88,7 @@ describe('OperatorInstall', () => {
     expect(docs.filter((d) => d.kind === 'CustomResourceDefinition').map((d) => d.metadata.name)).toEqual([
       'accounts.taskjuice.io',
       'clientinvitations.taskjuice.io',
+      'connections.taskjuice.io',
       'workspaces.taskjuice.io',
     ]);
   });

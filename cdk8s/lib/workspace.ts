@@ -4,6 +4,7 @@ import { SLUG_PATTERN, WorkspaceSpec } from '../../operator/src/api/v1alpha1/wor
 import * as tj from '../imports/taskjuice.io.js';
 import type { Account } from './account.js';
 import { ClientInvitation, type ClientInvitationOptions } from './client-invitation.js';
+import { Connection, type ConnectionCopyOptions, type ConnectionOptions } from './connection.js';
 import { issuesOf, syncWaveAnnotation } from './validation.js';
 
 /** What a Workspace needs besides its account and slug (for `Account.addWorkspace`). */
@@ -100,6 +101,38 @@ export class Workspace extends Construct {
             ]),
         ...issuesOf(`Workspace ${props.slug}: spec`, WorkspaceSpec.safeParse(spec)),
       ],
+    });
+  }
+
+  /** A connection of this workspace whose credentials come from a Secret of the account namespace. */
+  connect(name: string, options: ConnectionOptions): Connection {
+    return new Connection(this, `connection-${name}`, {
+      workspace: this,
+      name,
+      displayName: options.displayName,
+      source: { provider: options.provider, secretName: options.secretName },
+      syncWave: options.syncWave,
+    });
+  }
+
+  /**
+   * Improvado's "create a workspace with connections": a copy in this workspace of each given connection of other
+   * workspaces of the account. Each copy carries its lineage source's credentials and follows its reconnects.
+   */
+  copyConnectionsFrom(
+    sources: readonly (Connection | string)[],
+    options: ConnectionCopyOptions = {},
+  ): Connection[] {
+    return sources.map((source) => {
+      const from = typeof source === 'string' ? source : source.name;
+      const name = sources.length === 1 && options.name ? options.name : `${from}-${this.slug}`.slice(0, 52);
+      return new Connection(this, `copy-${from}`, {
+        workspace: this,
+        name,
+        displayName: options.displayName,
+        copyOf: source,
+        syncWave: options.syncWave,
+      });
     });
   }
 

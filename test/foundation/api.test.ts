@@ -83,6 +83,7 @@ describe('the CRDs', () => {
       Account: Resources.Account,
       Workspace: Resources.Workspace,
       ClientInvitation: Resources.ClientInvitation,
+      Connection: Resources.Connection,
     };
     for (const doc of docs) {
       const r = kinds[doc.kind];

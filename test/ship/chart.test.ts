@@ -91,6 +91,7 @@ describe('the Helm chart with default values', () => {
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'NetworkPolicy',
       'PodDisruptionBudget',
@@ -283,6 +284,7 @@ describe('the Helm chart with default values', () => {
     expect(vwc.webhooks.map((w) => w.name)).toEqual([
       'accounts.taskjuice.io',
       'workspaces.taskjuice.io',
+      'connection-credentials.taskjuice.io',
       'namespaces.taskjuice.io',
     ]);
     expect(vwc.webhooks[1]?.namespaceSelector).toEqual({
@@ -295,6 +297,9 @@ describe('the Helm chart with default values', () => {
       ],
     });
     expect(vwc.webhooks[2]?.objectSelector).toEqual({
+      matchLabels: { 'taskjuice.io/connection-credentials': 'true' },
+    });
+    expect(vwc.webhooks[3]?.objectSelector).toEqual({
       matchLabels: { 'app.kubernetes.io/managed-by': 'workspace-operator' },
     });
   });
@@ -413,7 +418,7 @@ describe('the Helm chart with non-default values', () => {
     expect(vwc.metadata.annotations).toEqual({
       'cert-manager.io/inject-ca-from': `${ns}/${certificate.metadata.name}`,
     });
-    expect(vwc.webhooks.map((w) => w.timeoutSeconds)).toEqual([3, 3, 3]);
+    expect(vwc.webhooks.map((w) => w.timeoutSeconds)).toEqual([3, 3, 3, 3]);
     const pod = podTemplate(one(docs, 'Deployment')).spec;
     const mount = operatorContainer(docs).volumeMounts?.find((m) => m.mountPath === config.webhook.certDir);
     expect(mount?.readOnly).toBe(true);

@@ -135,6 +135,10 @@ function beyondData(
  * other workspace shares, and nothing else.
  */
 export async function validateCredentialsSecret(req: AdmissionRequest, view: WebhookView): Promise<Decision> {
+  // Registered for updates and deletes only: anything else is a misconfiguration, and is refused.
+  if (req.operation !== 'UPDATE' && req.operation !== 'DELETE') {
+    return denied(`workspace-operator validates only updates and deletes of Secrets, not ${req.operation}`);
+  }
   if (view.isSystem(req.userInfo.username)) return allowed();
   const account = req.namespace ?? '';
   const accountSpec = await view.account(account);
