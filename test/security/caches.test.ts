@@ -95,4 +95,44 @@ describe('a Member filling the operator caches', () => {
     const data = await secretData(api, namespace, 'database-credentials');
     expect(data.password).toMatch(/^[A-Za-z0-9_-]{32,}$/);
   });
+
+  it('keeps a digest, never the data, of Secrets labelled as connection credentials or named as a connection’s', async () => {
+    const namespace = workspaceNamespace(account, 'web');
+    const mia = new Api(await api.client.as({ user: member, groups: ['system:authenticated'] }));
+    const names: string[] = [];
+    try {
+      for (let i = 0; i < 10; i++) {
+        names.push(`creds-${i}`, `connection-forged-${i}`);
+        await mia.create(Resources.Secret, {
+          metadata: {
+            name: `creds-${i}`,
+            namespace,
+            labels: { 'taskjuice.io/connection-credentials': 'true' },
+          },
+          data: { padding: Buffer.from(PADDING).toString('base64') },
+        });
+        await mia.create(Resources.Secret, {
+          metadata: {
+            name: `connection-forged-${i}`,
+            namespace,
+            labels: { ...forgedLabels('web'), 'taskjuice.io/connection': `forged-${i}` },
+          },
+          data: { padding: Buffer.from(PADDING).toString('base64') },
+        });
+      }
+    } finally {
+      mia.client.close();
+    }
+    const cached = () =>
+      [...operator.caches.credentialSources.list(), ...operator.caches.mountedSecrets.list()].filter(
+        (s) => s.metadata.namespace === namespace,
+      );
+    await eventually('the labelled Secrets to reach the caches', async () =>
+      cached().length === names.length ? true : undefined,
+    );
+    for (const s of cached()) {
+      expect(s.data, s.metadata.name).toBeUndefined();
+      expect(JSON.stringify(s).length, s.metadata.name).toBeLessThan(1024);
+    }
+  });
 });
