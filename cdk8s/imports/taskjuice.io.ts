@@ -112,6 +112,13 @@ export interface AccountSpec {
   readonly plan?: string;
 
   /**
+   * How many workspaces this account may have, overriding its plan's limit: what Support sets when an agency asks for more. Set by whoever manages Accounts (the platform team); the webhook refuses a change made by a teammate of the account. Without it, the plan's limit applies.
+   *
+   * @schema AccountSpec#workspaceLimit
+   */
+  readonly workspaceLimit?: number;
+
+  /**
    * Agency staff. Every teammate reaches every workspace of the account; at least one is an Owner.
    *
    * @schema AccountSpec#teammates
@@ -128,6 +135,7 @@ export function toJson_AccountSpec(obj: AccountSpec | undefined): Record<string,
   const result = {
     'displayName': obj.displayName,
     'plan': obj.plan,
+    'workspaceLimit': obj.workspaceLimit,
     'teammates': obj.teammates?.map(y => toJson_AccountSpecTeammates(y)),
   };
   // filter undefined values

@@ -22,7 +22,13 @@ interface StatusView {
     binding?: { name: string };
     clients?: string[];
     workspaceCount?: number;
-    plan?: { name?: string; resolved: boolean; workspaceLimit: number };
+    plan?: {
+      name?: string;
+      resolved: boolean;
+      workspaceLimit: number;
+      planLimit?: number;
+      limitSource?: string;
+    };
     conditions?: {
       type: string;
       status: string;
@@ -37,13 +43,14 @@ export async function createAccount(
   api: Api,
   shard: string,
   name: string,
-  opts: { plan?: string; teammates?: Teammate[]; wait?: boolean } = {},
+  opts: { plan?: string; workspaceLimit?: number; teammates?: Teammate[]; wait?: boolean } = {},
 ): Promise<void> {
   await api.create(Resources.Account, {
     metadata: { name, labels: { [SHARD_LABEL]: shard } },
     spec: {
       displayName: `Agency ${name}`,
       plan: opts.plan ?? 'growth',
+      ...(opts.workspaceLimit === undefined ? {} : { workspaceLimit: opts.workspaceLimit }),
       teammates: opts.teammates ?? [{ email: `owner@${name}.example`, role: 'Owner' }],
     },
   });

@@ -5,7 +5,7 @@ import { holdsClient, invitationState } from '../domain/invitations.js';
 import type { Api } from '../kube/api.js';
 import { z } from 'zod';
 import { Resources } from '../kube/resources.js';
-import { resolvePlan } from '../domain/plans.js';
+import { resolvePlan, type LimitInputs, type ResolvedPlan } from '../domain/plans.js';
 import { SYSTEM_DELETERS, type WebhookView } from './view.js';
 
 /** Of a namespace read from the API server, only its labels matter here (the cache holds only the operator's). */
@@ -78,9 +78,8 @@ export class CacheView implements WebhookView {
     return out;
   }
 
-  plan(name: string | undefined): { limit: number; resolved: boolean } {
-    const plan = resolvePlan(name, this.config.plans);
-    return { limit: plan.workspaceLimit, resolved: plan.resolved };
+  plan(spec: LimitInputs): ResolvedPlan {
+    return resolvePlan(spec, this.config.plans);
   }
 
   async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {

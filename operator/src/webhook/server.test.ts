@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { answerReview, kindLabel } from './server.js';
+import { resolvePlan } from '../domain/plans.js';
 import type { WebhookView } from './view.js';
 
 const view: WebhookView = {
@@ -11,7 +12,7 @@ const view: WebhookView = {
   workspacesLive: async () => [],
   admitWorkspace: () => {},
   clients: () => new Map(),
-  plan: () => ({ limit: 1, resolved: false }),
+  plan: (spec) => resolvePlan(spec, {}),
   namespaceLabels: async () => undefined,
   isSystem: () => false,
 };

@@ -1,4 +1,5 @@
 import type { AccountSpec } from '../api/v1alpha1/account.js';
+import type { LimitInputs, ResolvedPlan } from '../domain/plans.js';
 
 /** The state the validators decide on, read from the operator's caches (every replica keeps them warm). */
 export interface WebhookView {
@@ -20,8 +21,8 @@ export interface WebhookView {
   workspacesLive(account: string): Promise<string[]>;
   /** Canonical client emails of the account and the workspaces they are invited to or members of. */
   clients(account: string): Map<string, string[]>;
-  /** The limit of a plan from the catalog; unresolved plans fall back to 1. */
-  plan(name: string | undefined): { limit: number; resolved: boolean };
+  /** The account's workspace limit: spec.workspaceLimit when set, else its plan's (unresolved plans fall back to 1). */
+  plan(spec: LimitInputs): ResolvedPlan;
   /** A namespace's labels, read from the API server (the caches only hold the operator's own). */
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
   /** Whether a request comes from the operator itself or a Kubernetes controller acting for a deletion. */

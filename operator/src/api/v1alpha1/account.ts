@@ -43,6 +43,15 @@ export const AccountSpec = z
       .describe(
         'Plan name from the operator plan catalog (default catalog: starter 1, growth 5, scale 25 workspaces). A missing or unknown plan falls back to 1 workspace and sets PlanResolved=False.',
       ),
+    workspaceLimit: z
+      .number()
+      .int()
+      .min(0)
+      .max(100000)
+      .optional()
+      .describe(
+        "How many workspaces this account may have, overriding its plan's limit: what Support sets when an agency asks for more. Set by whoever manages Accounts (the platform team); the webhook refuses a change made by a teammate of the account. Without it, the plan's limit applies.",
+      ),
     teammates: z
       .array(Teammate)
       .min(1)
@@ -96,7 +105,22 @@ export const AccountStatus = z
           .int()
           .min(0)
           .max(100000)
-          .describe('How many workspaces the account may have.'),
+          .describe(
+            'How many workspaces the account may have: spec.workspaceLimit when set, else the plan limit.',
+          ),
+        planLimit: z
+          .number()
+          .int()
+          .min(0)
+          .max(100000)
+          .optional()
+          .describe('What the plan alone allows (1 when it is not resolved).'),
+        limitSource: z
+          .enum(['Plan', 'Fallback', 'Override'])
+          .optional()
+          .describe(
+            'Where workspaceLimit comes from: Plan (the catalog), Fallback (the plan is not resolved, so 1) or Override (spec.workspaceLimit).',
+          ),
       })
       .optional()
       .describe('The plan as the operator resolved it.'),
@@ -150,7 +174,14 @@ export const AccountDefinition: KindDefinition = {
       name: 'Limit',
       type: 'integer',
       jsonPath: '.status.plan.workspaceLimit',
-      description: 'Workspaces the plan allows.',
+      description: 'Workspaces the account may have.',
+    },
+    {
+      name: 'Limit From',
+      type: 'string',
+      jsonPath: '.status.plan.limitSource',
+      description:
+        'Where the limit comes from: Plan, Fallback (plan not resolved) or Override (spec.workspaceLimit).',
     },
     {
       name: 'Workspaces',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolvePlan } from '../../domain/plans.js';
 import type { AccountSpec } from '../../api/v1alpha1/account.js';
 import type { AdmissionRequest } from '../review.js';
 import type { WebhookView } from '../view.js';
@@ -19,21 +20,19 @@ function view(
     workspaces?: string[];
     clients?: Map<string, string[]>;
     namespaces?: Record<string, Record<string, string>>;
+    /** Fields of the acme account that differ from the default one. */
+    acme?: Partial<AccountSpec>;
   } = {},
 ): WebhookView {
   const admitted: string[] = [];
   return {
-    account: async (name) => (name === 'acme' ? acme : undefined),
+    account: async (name) => (name === 'acme' ? { ...acme, ...state.acme } : undefined),
     workspaceExists: async (name, slug) => name === 'acme' && (state.workspaces ?? []).includes(slug),
     workspaces: (name) => (name === 'acme' ? [...(state.workspaces ?? []), ...admitted] : []),
     admitWorkspace: (_, slug) => admitted.push(slug),
     workspacesLive: async (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
     clients: () => state.clients ?? new Map(),
-    plan: (name) => {
-      const limits: Record<string, number> = { starter: 1, growth: 5, scale: 25 };
-      const limit = name === undefined ? undefined : limits[name];
-      return limit === undefined ? { limit: 1, resolved: false } : { limit, resolved: true };
-    },
+    plan: (spec) => resolvePlan(spec, { starter: 1, growth: 5, scale: 25 }),
     namespaceLabels: async (name) => state.namespaces?.[name],
     isSystem: (user) => user === 'system:serviceaccount:kube-system:namespace-controller',
   };
@@ -82,6 +81,38 @@ describe('Workspace rules', () => {
     );
     expect(last.allowed).toBe(true);
     expect(last.warnings?.[0]).toMatch(/account acme now uses 5 of 5 workspaces of plan growth/);
+  });
+
+  it('names the override Support set when the account is at its own limit, and warns in the same words', async () => {
+    const override = { workspaceLimit: 7 };
+    const full = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('eight') }),
+      view({ workspaces: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], acme: override }),
+    );
+    expect(full).toMatchObject({
+      allowed: false,
+      message:
+        'account acme allows 7 workspaces, a limit set for it by Support in spec.workspaceLimit (plan growth alone allows 5); reach out to Support to increase the workspaces limit, or delete a workspace',
+    });
+    // Above the plan's 5, below the override: allowed.
+    const sixth = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('six') }),
+      view({ workspaces: ['a', 'b', 'c', 'd', 'e'], acme: override }),
+    );
+    expect(sixth).toMatchObject({ allowed: true, warnings: [] });
+    const last = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('seven') }),
+      view({ workspaces: ['a', 'b', 'c', 'd', 'e', 'f'], acme: override }),
+    );
+    expect(last.warnings).toEqual([
+      'account acme now uses 7 of 7 workspaces, the limit of 7 workspaces set by spec.workspaceLimit (plan growth allows 5); the next create will be rejected',
+    ]);
+    // An override below the plan holds too: Support can also lower it.
+    const lowered = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('two') }),
+      view({ workspaces: ['a'], acme: { workspaceLimit: 1 } }),
+    );
+    expect(lowered.message).toMatch(/^account acme allows 1 workspace, a limit set for it by Support/);
   });
 
   it('requires the Owner or Admin role of teammates, and leaves other identities to RBAC', async () => {
@@ -251,6 +282,47 @@ describe('Account rules', () => {
     expect(v.message).toMatch(
       /spec.teammates\[3\].email: dana@contoso.example is a client of workspace contoso in account acme/,
     );
+  });
+
+  it('refuses a teammate who changes the workspace limit, and lets the platform team set it', async () => {
+    for (const [operation, oldObject, object] of [
+      ['UPDATE', account('acme'), account('acme', { workspaceLimit: 50 })],
+      ['UPDATE', account('acme', { workspaceLimit: 7 }), account('acme')],
+      ['CREATE', undefined, account('acme', { workspaceLimit: 50 })],
+    ] as const) {
+      for (const user of ['Olivia@acme.example', 'adam@acme.example', 'mia@acme.example']) {
+        const v = await validate(request('Account', operation, { object, oldObject, user }), view());
+        expect(v.allowed, `${operation} by ${user}`).toBe(false);
+        expect(v.message).toMatch(
+          /^spec.workspaceLimit: the workspace limit of account acme is set by Support \(the platform team that manages Accounts\); \S+ is a teammate \((Owner|Admin|Member)\) of the account and cannot change it/,
+        );
+      }
+      const platform = await validate(
+        request('Account', operation, { object, oldObject, user: 'platform-admin' }),
+        view(),
+      );
+      expect(platform.allowed).toBe(true);
+    }
+    // A teammate's other edits of an account that carries an override are not refused for it.
+    const rename = await validate(
+      request('Account', 'UPDATE', {
+        object: account('acme', { workspaceLimit: 7, displayName: 'Acme Inc' }),
+        oldObject: account('acme', { workspaceLimit: 7 }),
+        user: 'olivia@acme.example',
+      }),
+      view(),
+    );
+    expect(rename.allowed).toBe(true);
+  });
+
+  it('names the field and the rule of a bad workspace limit', async () => {
+    const v = await validate(
+      request('Account', 'UPDATE', { object: account('acme', { workspaceLimit: -1 }) }),
+      view(),
+    );
+    expect(v.allowed).toBe(false);
+    expect(v.message).toMatch(/spec.workspaceLimit/);
+    expect(v.message).toMatch(/>=0|at least 0|greater than or equal to 0/i);
   });
 
   it('refuses two teammates that are one person after normalisation', async () => {
