@@ -7,6 +7,7 @@ import { Resources } from '../../operator/src/kube/resources.js';
 import type { Operator } from '../../operator/src/operator.js';
 import { adminApi, eventually, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, read, waitReady, waitEvent } from '../support/fixtures.js';
+import { kubectlTable } from '../support/kubectl.js';
 import { startOperator } from '../support/operator.js';
 
 let api: Api;
@@ -160,6 +161,9 @@ describe('a workspace beyond its plan', () => {
     expect(ready.status?.conditions?.find((c) => c.type === 'Ready')?.message).toBe(
       `Home namespace ${account}, 2 of 2 workspaces used; the limit is set by spec.workspaceLimit (plan starter allows 1)`,
     );
+    expect(await kubectlTable(['accounts', account])).toEqual([
+      expect.objectContaining({ PLAN: 'starter', LIMIT: '2', 'LIMIT FROM': 'Override', WORKSPACES: '2' }),
+    ]);
     // The quota itself refuses a third: the atomic backstop follows the override, not the plan.
     await expect(createWorkspace(api, shard, account, 'three')).rejects.toThrow(/exceeded quota/);
 

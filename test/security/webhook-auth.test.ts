@@ -274,6 +274,7 @@ describe('the webhook listener’s client check, with a CA of the test’s own',
   const view: WebhookView = {
     account: async () => undefined,
     workspaceExists: async () => true,
+    workspaceCached: () => undefined,
     workspaces: () => ['hidden-client-ws'],
     workspacesLive: async () => ['hidden-client-ws'],
     admitWorkspace: () => {},

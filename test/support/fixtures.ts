@@ -21,6 +21,7 @@ interface StatusView {
     database?: { schema: string; role: string; secretName: string };
     binding?: { name: string };
     clients?: string[];
+    clientCount?: number;
     workspaceCount?: number;
     plan?: {
       name?: string;

@@ -167,6 +167,24 @@ describe('the admission webhook, through the API server', () => {
     }
   });
 
+  it('answers a create of a slug the account already uses with "This slug is already taken"', async () => {
+    const account = accounts.acme;
+    await eventually('the cache to hold web', async () =>
+      operator.caches.workspaces.get(`${account}/web`) ? true : undefined,
+    );
+    for (const client of [api, await as(owner(account))]) {
+      const err = await rejection(createWorkspace(client, shard, account, 'web'));
+      expect(err.message).toBe(
+        denial(
+          'workspaces',
+          `metadata.name: This slug is already taken. Account ${account} already has a workspace web; slugs must be unique within an account, choose a different one`,
+        ),
+      );
+    }
+    // Slugs are unique per account only: another account may use web.
+    await createWorkspace(await as(owner(accounts.empty)), shard, accounts.empty, 'web');
+  });
+
   it('lets only Owners and Admins create and delete workspaces, with the product wording for a Member', async () => {
     const account = accounts.acme;
     // The Member gets create rights through RBAC by another way, so the webhook is what stops them.

@@ -46,6 +46,11 @@ export class CacheView implements WebhookView {
     return (await this.api.get(Resources.Workspace, { namespace: account, name: slug })) !== undefined;
   }
 
+  workspaceCached(account: string, slug: string): { deleting: boolean } | undefined {
+    const w = this.caches.workspaces.get(`${account}/${slug}`);
+    return w && { deleting: w.metadata.deletionTimestamp !== undefined };
+  }
+
   workspaces(account: string): string[] {
     const slugs = new Set([...this.caches.workspaces.inNamespace(account)].map((w) => w.metadata.name));
     const pending = this.admitted.get(account);

@@ -8,6 +8,7 @@ import type { WebhookView } from './view.js';
 const view: WebhookView = {
   account: async () => undefined,
   workspaceExists: async () => false,
+  workspaceCached: () => undefined,
   workspaces: () => [],
   workspacesLive: async () => [],
   admitWorkspace: () => {},

@@ -8,6 +8,12 @@ export interface WebhookView {
   /** Whether the workspace exists (a cache miss asks the API server: it may have been created a moment ago). */
   workspaceExists(account: string, slug: string): Promise<boolean>;
   /**
+   * The workspace as the cache holds it, without asking the API server: a create of a new slug (the common case)
+   * must not cost a round trip. A workspace stored a moment ago by another replica may be missing; the API
+   * server's own AlreadyExists is then the answer.
+   */
+  workspaceCached(account: string, slug: string): { deleting: boolean } | undefined;
+  /**
    * Slugs of the account's workspaces, those being deleted included (as the quota counts them), and those whose
    * create this replica allowed a moment ago and its cache does not show yet.
    */

@@ -176,6 +176,7 @@ export class WorkspaceReconciler implements Reconciler {
         },
         binding: { name: SECRET_NAME },
         clients: access.clients,
+        clientCount: access.clients.length,
       };
     } catch (err) {
       const reason = isCode(err, 'Database') ? Reason.DatabaseUnavailable : Reason.ProvisioningFailed;

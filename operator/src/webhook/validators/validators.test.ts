@@ -20,6 +20,8 @@ function view(
     workspaces?: string[];
     clients?: Map<string, string[]>;
     namespaces?: Record<string, Record<string, string>>;
+    /** Workspaces of acme that are being deleted. */
+    deleting?: string[];
     /** Fields of the acme account that differ from the default one. */
     acme?: Partial<AccountSpec>;
   } = {},
@@ -28,6 +30,10 @@ function view(
   return {
     account: async (name) => (name === 'acme' ? { ...acme, ...state.acme } : undefined),
     workspaceExists: async (name, slug) => name === 'acme' && (state.workspaces ?? []).includes(slug),
+    workspaceCached: (name, slug) =>
+      name === 'acme' && (state.workspaces ?? []).includes(slug)
+        ? { deleting: (state.deleting ?? []).includes(slug) }
+        : undefined,
     workspaces: (name) => (name === 'acme' ? [...(state.workspaces ?? []), ...admitted] : []),
     admitWorkspace: (_, slug) => admitted.push(slug),
     workspacesLive: async (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
@@ -138,6 +144,36 @@ describe('Workspace rules', () => {
         ).allowed,
       ).toBe(true);
     }
+  });
+
+  it('says "This slug is already taken" for a slug the account uses, before the plan is looked at', async () => {
+    const taken = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('web') }),
+      view({ workspaces: ['a', 'b', 'c', 'd', 'web'] }),
+    );
+    expect(taken).toMatchObject({
+      allowed: false,
+      message:
+        'metadata.name: This slug is already taken. Account acme already has a workspace web; slugs must be unique within an account, choose a different one',
+    });
+    const going = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('web') }),
+      view({ workspaces: ['web'], deleting: ['web'] }),
+    );
+    expect(going.message).toBe(
+      'metadata.name: This slug is already taken. Account acme already has a workspace web (it is being deleted; the slug is free once it is gone); slugs must be unique within an account, choose a different one',
+    );
+    // Another slug is free, and an update of the workspace itself is not a create.
+    const other = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('mobile') }),
+      view({ workspaces: ['web'] }),
+    );
+    expect(other.allowed).toBe(true);
+    const update = await validate(
+      request('Workspace', 'UPDATE', { namespace: 'acme', object: ws('web'), oldObject: ws('web') }),
+      view({ workspaces: ['web'] }),
+    );
+    expect(update.allowed).toBe(true);
   });
 
   it('says what the slug rule is', async () => {

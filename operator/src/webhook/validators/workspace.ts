@@ -58,6 +58,13 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
     );
   }
   if (role === 'Member') return denied('creating workspaces requires the Owner or Admin role');
+  // Before the plan: a create of a slug already in use is a naming problem, whatever room the plan has left.
+  const taken = view.workspaceCached(account, name);
+  if (taken) {
+    return denied(
+      `metadata.name: This slug is already taken. Account ${account} already has a workspace ${name}${taken.deleting ? ' (it is being deleted; the slug is free once it is gone)' : ''}; slugs must be unique within an account, choose a different one`,
+    );
+  }
 
   const plan = view.plan(spec);
   const limit = plan.workspaceLimit;
