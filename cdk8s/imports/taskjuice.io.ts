@@ -119,7 +119,7 @@ export interface AccountSpec {
   readonly workspaceLimit?: number;
 
   /**
-   * Agency staff. Every teammate reaches every workspace of the account; at least one is an Owner.
+   * Agency staff. A teammate reaches every workspace of the account unless its workspaces list names some; at least one Owner reaches every workspace.
    *
    * @schema AccountSpec#teammates
    */
@@ -160,6 +160,13 @@ export interface AccountSpecTeammates {
    * @schema AccountSpecTeammates#role
    */
   readonly role: AccountSpecTeammatesRole;
+
+  /**
+   * Slugs of the workspaces this teammate reaches (1 to 100; they need not exist yet). Without the list, every workspace of the account. A listed Owner or Admin creates, deletes and invites into listed workspaces only.
+   *
+   * @schema AccountSpecTeammates#workspaces
+   */
+  readonly workspaces?: string[];
 }
 
 /**
@@ -171,6 +178,7 @@ export function toJson_AccountSpecTeammates(obj: AccountSpecTeammates | undefine
   const result = {
     'email': obj.email,
     'role': obj.role,
+    'workspaces': obj.workspaces?.map(y => y),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

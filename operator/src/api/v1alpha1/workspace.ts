@@ -90,6 +90,15 @@ export const WorkspaceStatus = z
       .max(100000)
       .optional()
       .describe('How many clients accepted an invitation to this workspace and were not revoked.'),
+    staffCount: z
+      .number()
+      .int()
+      .min(0)
+      .max(100000)
+      .optional()
+      .describe(
+        'How many teammates reach this workspace: those without a workspaces list and those whose list names it.',
+      ),
     conditions: Conditions.optional(),
   })
   .describe('Observed state of the client workspace.');
@@ -134,6 +143,13 @@ export const WorkspaceDefinition: KindDefinition = {
       type: 'integer',
       jsonPath: '.status.clientCount',
       description: 'How many clients accepted an invitation.',
+    },
+    {
+      name: 'Staff',
+      type: 'integer',
+      jsonPath: '.status.staffCount',
+      description: 'How many teammates reach the workspace.',
+      priority: 1,
     },
     {
       name: 'Client Emails',

@@ -15,6 +15,7 @@ import type { AccountStatus } from '../../api/v1alpha1/account.js';
 import type { AccountObject } from '../../caches.js';
 import { QUOTA_NAME, QUOTA_RESOURCE, ownsHome } from '../../domain/children.js';
 import { describeLimit, resolvePlan } from '../../domain/plans.js';
+
 import { errorMessage, isCode, terminal } from '../../errors.js';
 import { ensure, ensureAbsent, ensureOwnedNamespace, ensureRoleBinding } from '../../kube/apply.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
@@ -23,7 +24,7 @@ import { Resources } from '../../kube/resources.js';
 import { StatusWriter } from '../../kube/status.js';
 import type { Logger } from '../../log.js';
 import type { ControllerContext } from '../context.js';
-import { accountBindings, homeNamespace, workspaceQuota } from './desired.js';
+import { accountBindings, homeNamespace, teammateReach, workspaceQuota } from './desired.js';
 import { orphansCondition, type OrphanReport } from './orphans.js';
 
 /** How often to look again while the quota controller has not counted the account's workspaces yet. */
@@ -60,7 +61,8 @@ export class AccountReconciler implements Reconciler {
     // Conditions every write of this pass carries, beside the summary ones.
     const orphans = orphansCondition(this.orphans.of(key));
     const facts = [plan.condition, orphans];
-    const workspaceCount = [...caches.workspaces.inNamespace(key)].length;
+    const slugs = [...caches.workspaces.inNamespace(key)].map((w) => w.metadata.name);
+    const workspaceCount = slugs.length;
     const base: AccountStatus = {
       ...status,
       namespace: key,
@@ -72,6 +74,7 @@ export class AccountReconciler implements Reconciler {
         limitSource: plan.source,
       },
       workspaceCount,
+      teammates: teammateReach(obj.spec.teammates, new Set(slugs)),
     };
     if (!obj.status) {
       await this.write(obj, base, [

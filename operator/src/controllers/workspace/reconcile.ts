@@ -177,6 +177,7 @@ export class WorkspaceReconciler implements Reconciler {
         binding: { name: SECRET_NAME },
         clients: access.clients,
         clientCount: access.clients.length,
+        staffCount: access.teammates,
       };
     } catch (err) {
       const reason = isCode(err, 'Database') ? Reason.DatabaseUnavailable : Reason.ProvisioningFailed;

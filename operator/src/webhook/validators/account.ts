@@ -79,7 +79,17 @@ export async function validateAccount(req: AdmissionRequest, view: WebhookView):
       `plan ${spec.plan ?? '(none)'} is not in the plan catalog; account ${name} may have 1 workspace`,
     );
   }
-  const count = view.workspaces(name).length;
+  const existing = view.workspaces(name);
+  const count = existing.length;
+  // GitOps may list a workspace before it is created: a warning, not a refusal, in case it is a typo.
+  for (const [i, t] of spec.teammates.entries()) {
+    const missing = (t.workspaces ?? []).filter((w) => !existing.includes(w));
+    if (missing.length > 0) {
+      warnings.push(
+        `spec.teammates[${i}].workspaces: ${missing.join(', ')} ${missing.length === 1 ? 'is not a workspace' : 'are not workspaces'} of account ${name} yet; ${t.email} reaches ${missing.length === 1 ? 'it' : 'them'} once created`,
+      );
+    }
+  }
   if (count > plan.workspaceLimit) {
     warnings.push(
       `account ${name} has ${count} workspaces, more than ${describeLimit(plan)} allows; no new workspace can be created`,

@@ -515,3 +515,167 @@ describe('dispatch', () => {
     });
   });
 });
+
+describe('teammates limited to chosen workspaces', () => {
+  const lena = 'Lena@Acme.example';
+  const limited: Partial<AccountSpec> = {
+    teammates: [...acme.teammates, { email: lena, role: 'Admin', workspaces: ['web'] }],
+  };
+  const state = { workspaces: ['web', 'mobile'], acme: limited };
+  const outside = (action: string, slug = 'mobile') =>
+    `${action} requires reaching workspace ${slug}: lena@acme.example is limited to workspace web of account acme (spec.teammates[].workspaces); ask a teammate who reaches it, or the platform team to add it to the list`;
+  const confirmed = (name: string) => ws(name, { displayName: 'C' }, { 'taskjuice.io/confirm-delete': name });
+  const inv = (workspace: string, email = 'dana@client.example') => ({
+    metadata: { name: `i-${workspace}`, namespace: 'acme' },
+    spec: { workspace, email },
+  });
+
+  it('create, change and delete only the workspaces of their list', async () => {
+    const as = { namespace: 'acme', user: 'lena@acme.example' };
+    const create = (slug: string) =>
+      validate(
+        request('Workspace', 'CREATE', { ...as, object: ws(slug) }),
+        view({ ...state, workspaces: [] }),
+      );
+    expect(await create('mobile')).toMatchObject({
+      allowed: false,
+      message: outside('creating workspace mobile'),
+    });
+    expect((await create('web')).allowed).toBe(true);
+
+    const update = (slug: string) =>
+      validate(request('Workspace', 'UPDATE', { ...as, object: ws(slug), oldObject: ws(slug) }), view(state));
+    expect(await update('mobile')).toMatchObject({
+      allowed: false,
+      message: outside('changing workspace mobile'),
+    });
+    expect((await update('web')).allowed).toBe(true);
+
+    const remove = (slug: string) =>
+      validate(
+        request('Workspace', 'DELETE', { ...as, name: slug, oldObject: confirmed(slug) }),
+        view(state),
+      );
+    expect(await remove('mobile')).toMatchObject({
+      allowed: false,
+      message: outside('deleting workspace mobile'),
+    });
+    expect((await remove('web')).allowed).toBe(true);
+    // Teammates without a list reach every workspace, as before.
+    const byAdam = await validate(
+      request('Workspace', 'DELETE', {
+        namespace: 'acme',
+        user: 'adam@acme.example',
+        name: 'mobile',
+        oldObject: confirmed('mobile'),
+      }),
+      view(state),
+    );
+    expect(byAdam.allowed).toBe(true);
+  });
+
+  it('invite clients into, change and delete the invitations of the workspaces of their list only', async () => {
+    const as = { namespace: 'acme', user: 'LENA@acme.example' };
+    const create = await validate(
+      request('ClientInvitation', 'CREATE', { ...as, object: inv('mobile') }),
+      view(state),
+    );
+    expect(create).toMatchObject({
+      allowed: false,
+      message: outside('inviting clients into workspace mobile'),
+    });
+    const ok = await validate(
+      request('ClientInvitation', 'CREATE', { ...as, object: inv('web') }),
+      view(state),
+    );
+    expect(ok).toMatchObject({
+      allowed: true,
+      claims: [{ email: 'dana@client.example', population: 'client' }],
+    });
+    const update = await validate(
+      request('ClientInvitation', 'UPDATE', { ...as, object: inv('mobile'), oldObject: inv('mobile') }),
+      view(state),
+    );
+    expect(update.message).toBe(outside('changing invitations of workspace mobile'));
+    const remove = await validate(
+      request('ClientInvitation', 'DELETE', { ...as, name: 'i-mobile', oldObject: inv('mobile') }),
+      view(state),
+    );
+    expect(remove.message).toBe(outside('deleting invitations of workspace mobile'));
+    expect(
+      (
+        await validate(
+          request('ClientInvitation', 'DELETE', { ...as, name: 'i-web', oldObject: inv('web') }),
+          view(state),
+        )
+      ).allowed,
+    ).toBe(true);
+  });
+
+  it('stay staff of the whole account: a limited teammate cannot be a client of a workspace outside its list', async () => {
+    const v = await validate(
+      request('ClientInvitation', 'CREATE', {
+        namespace: 'acme',
+        object: inv('mobile', 'lena@acme.example'),
+      }),
+      view(state),
+    );
+    expect(v).toMatchObject({
+      allowed: false,
+      message:
+        'spec.email: lena@acme.example is a teammate (Admin) of account acme; a teammate cannot also be a client of the same account (invite a different address for client access)',
+    });
+    // And the limited teammate is reserved as staff like any other.
+    const added = await validate(
+      request('Account', 'UPDATE', {
+        object: { metadata: { name: 'acme' }, spec: { ...acme, ...limited } },
+        oldObject: { metadata: { name: 'acme' }, spec: acme },
+      }),
+      view(state),
+    );
+    expect(added.claims).toEqual([{ account: 'acme', email: 'lena@acme.example', population: 'staff' }]);
+  });
+
+  it('warn about listed workspaces that do not exist yet, and name the field of a bad list', async () => {
+    const account = (teammates: AccountSpec['teammates']) => ({
+      metadata: { name: 'acme' },
+      spec: { ...acme, teammates },
+    });
+    const warned = await validate(
+      request('Account', 'UPDATE', {
+        object: account([...acme.teammates, { email: lena, role: 'Member', workspaces: ['web', 'later'] }]),
+        oldObject: account(acme.teammates),
+      }),
+      view({ workspaces: ['web'] }),
+    );
+    expect(warned.allowed).toBe(true);
+    expect(warned.warnings).toEqual([
+      'spec.teammates[3].workspaces: later is not a workspace of account acme yet; Lena@Acme.example reaches it once created',
+    ]);
+    for (const [workspaces, rule] of [
+      [['Not A Slug'], /spec\.teammates\[3\]\.workspaces\[0\]: a workspace slug must be 2 to 50 characters/],
+      [[], /spec\.teammates\[3\]\.workspaces: .*(>=1|at least 1|too small)/i],
+    ] as const) {
+      const v = await validate(
+        request('Account', 'UPDATE', {
+          object: account([...acme.teammates, { email: lena, role: 'Member', workspaces: [...workspaces] }]),
+        }),
+        view(),
+      );
+      expect(v.allowed).toBe(false);
+      expect(v.message).toMatch(rule);
+    }
+    const noFullOwner = await validate(
+      request('Account', 'CREATE', {
+        object: {
+          metadata: { name: 'newco' },
+          spec: { ...acme, teammates: [{ email: 'o@newco.example', role: 'Owner', workspaces: ['web'] }] },
+        },
+      }),
+      view(),
+    );
+    expect(noFullOwner.message).toMatch(
+      /at least one Owner must reach every workspace \(have no workspaces list\)/,
+    );
+  });
+});

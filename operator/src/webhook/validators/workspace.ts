@@ -4,7 +4,7 @@ import type { AdmissionRequest } from '../review.js';
 import { type WebhookView } from '../view.js';
 import { ReviewedObject, allowed, reviewed, denied, plural, type Decision } from './decision.js';
 import { describeLimit, type ResolvedPlan } from '../../domain/plans.js';
-import { roleOf } from '../../domain/teammates.js';
+import { outsideReach, roleOf } from '../../domain/teammates.js';
 
 const SLUG = new RegExp(SLUG_PATTERN);
 
@@ -22,6 +22,8 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
     const old = ReviewedObject.safeParse(req.oldObject);
     const name = req.name ?? old.data?.metadata.name ?? '';
     if (role === 'Member') return denied('deleting workspaces requires the Owner or Admin role');
+    const limited = outsideReach(spec, req.userInfo.username, account, name, `deleting workspace ${name}`);
+    if (limited) return denied(limited);
     if (old.data?.metadata.annotations?.[Annotations.confirmDelete] !== name) {
       return denied(
         `deleting workspace ${name} deletes its client's data; confirm by setting the annotation ${Annotations.confirmDelete}=${name} on it first (kubectl annotate workspace ${name} -n ${account} ${Annotations.confirmDelete}=${name})`,
@@ -47,7 +49,9 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
         `metadata.finalizers: ${WORKSPACE_FINALIZER} is removed by workspace-operator once the database schema, role and namespace of workspace ${obj.metadata.name} are gone; delete the Workspace (after confirming with the ${Annotations.confirmDelete} annotation) instead of removing the finalizer`,
       );
     }
-    return allowed();
+    const slug = obj.metadata.name;
+    const limited = outsideReach(spec, req.userInfo.username, account, slug, `changing workspace ${slug}`);
+    return limited ? denied(limited) : allowed();
   }
 
   const name = obj.metadata.name;
@@ -58,6 +62,8 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
     );
   }
   if (role === 'Member') return denied('creating workspaces requires the Owner or Admin role');
+  const limited = outsideReach(spec, req.userInfo.username, account, name, `creating workspace ${name}`);
+  if (limited) return denied(limited);
   // Before the plan: a create of a slug already in use is a naming problem, whatever room the plan has left.
   const taken = view.workspaceCached(account, name);
   if (taken) {
