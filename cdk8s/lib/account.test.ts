@@ -160,4 +160,28 @@ describe('Account', () => {
       }),
     ).toThrow(/workspaceLimit/);
   });
+
+  it('limits a teammate to chosen workspaces, and refuses at synthesis an account whose Owners are all limited', () => {
+    const [account] = synth((chart) => {
+      new Account(chart, 'acme', {
+        name: 'acme',
+        displayName: 'Acme',
+        owner: 'owner@acme.example',
+        firstWorkspace: { slug: 'web', displayName: 'Web' },
+      }).addTeammate('lena@acme.example', 'Admin', ['web']);
+    });
+    expect(account?.spec?.teammates).toEqual([
+      { email: 'owner@acme.example', role: 'Owner' },
+      { email: 'lena@acme.example', role: 'Admin', workspaces: ['web'] },
+    ]);
+    expect(() =>
+      synth((chart) => {
+        new Account(chart, 'acme', {
+          name: 'acme',
+          displayName: 'Acme',
+          teammates: [{ email: 'owner@acme.example', role: 'Owner', workspaces: ['web'] }],
+        });
+      }),
+    ).toThrow(/at least one Owner must reach every workspace/);
+  });
 });

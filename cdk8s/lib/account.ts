@@ -13,6 +13,12 @@ export interface TeammateProps {
   readonly email: string;
   /** Owner and Admin manage workspaces and invitations; Member works inside existing workspaces. */
   readonly role: TeammateRole;
+  /**
+   * Slugs of the workspaces this teammate reaches.
+   *
+   * @default - every workspace of the account
+   */
+  readonly workspaces?: string[];
 }
 
 export interface AccountProps {
@@ -115,7 +121,11 @@ export class Account extends Construct {
         workspaceLimit: props.workspaceLimit,
         // Read lazily, so teammates added after construction are synthesized too.
         get teammates() {
-          return teammates.map((t) => ({ email: t.email, role: t.role as tj.AccountSpecTeammatesRole }));
+          return teammates.map((t) => ({
+            email: t.email,
+            role: t.role as tj.AccountSpecTeammatesRole,
+            workspaces: t.workspaces,
+          }));
         },
       },
     });
@@ -145,9 +155,9 @@ export class Account extends Construct {
     }
   }
 
-  /** Adds a teammate. */
-  addTeammate(email: string, role: TeammateRole): this {
-    this.teammates.push({ email, role });
+  /** Adds a teammate; with `workspaces`, one that reaches only those. */
+  addTeammate(email: string, role: TeammateRole, workspaces?: string[]): this {
+    this.teammates.push({ email, role, workspaces });
     return this;
   }
 
