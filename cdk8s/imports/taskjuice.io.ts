@@ -112,7 +112,14 @@ export interface AccountSpec {
   readonly plan?: string;
 
   /**
-   * Agency staff. Every teammate reaches every workspace of the account; at least one is an Owner.
+   * How many workspaces this account may have, overriding its plan's limit: what Support sets when an agency asks for more. Set by whoever manages Accounts (the platform team); the webhook refuses a change made by a teammate of the account. Without it, the plan's limit applies.
+   *
+   * @schema AccountSpec#workspaceLimit
+   */
+  readonly workspaceLimit?: number;
+
+  /**
+   * Agency staff. A teammate reaches every workspace of the account unless its workspaces list names some; at least one Owner reaches every workspace.
    *
    * @schema AccountSpec#teammates
    */
@@ -128,6 +135,7 @@ export function toJson_AccountSpec(obj: AccountSpec | undefined): Record<string,
   const result = {
     'displayName': obj.displayName,
     'plan': obj.plan,
+    'workspaceLimit': obj.workspaceLimit,
     'teammates': obj.teammates?.map(y => toJson_AccountSpecTeammates(y)),
   };
   // filter undefined values
@@ -152,6 +160,13 @@ export interface AccountSpecTeammates {
    * @schema AccountSpecTeammates#role
    */
   readonly role: AccountSpecTeammatesRole;
+
+  /**
+   * Slugs of the workspaces this teammate reaches (1 to 100; they need not exist yet). Without the list, every workspace of the account. A listed Owner or Admin creates, deletes and invites into listed workspaces only.
+   *
+   * @schema AccountSpecTeammates#workspaces
+   */
+  readonly workspaces?: string[];
 }
 
 /**
@@ -163,6 +178,7 @@ export function toJson_AccountSpecTeammates(obj: AccountSpecTeammates | undefine
   const result = {
     'email': obj.email,
     'role': obj.role,
+    'workspaces': obj.workspaces?.map(y => y),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});

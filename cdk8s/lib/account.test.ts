@@ -78,4 +78,110 @@ describe('Account', () => {
       }),
     ).toThrow(/name must be a DNS label/);
   });
+
+  it('declares the account with its Owner and first workspace in one step, as the setup wizard does', () => {
+    const manifests = synth((chart) => {
+      const agency = new Account(chart, 'tailspin', {
+        name: 'tailspin',
+        displayName: 'Tailspin Creative',
+        owner: 'nora@tailspin.example',
+        teammates: [{ email: 'sam@tailspin.example', role: 'Member' }],
+        firstWorkspace: { slug: 'wingtip', displayName: 'Wingtip Toys', betaOptIn: false },
+      });
+      agency.firstWorkspace?.invite('maria@wingtiptoys.example');
+    });
+    expect(manifests.map((m) => `${m.kind}/${m.metadata.name}`)).toEqual([
+      'Account/tailspin',
+      'Workspace/wingtip',
+      expect.stringMatching(/^ClientInvitation\//),
+    ]);
+    const [account, workspace, invitation] = manifests;
+    expect(account?.spec).toEqual({
+      displayName: 'Tailspin Creative',
+      plan: 'starter',
+      teammates: [
+        { email: 'nora@tailspin.example', role: 'Owner' },
+        { email: 'sam@tailspin.example', role: 'Member' },
+      ],
+    });
+    // Applied after the account (wave 1, and after it in the file), in its home namespace.
+    expect(workspace).toMatchObject({
+      metadata: { name: 'wingtip', namespace: 'tailspin', annotations: { [SYNC_WAVE]: '1' } },
+      spec: { displayName: 'Wingtip Toys', betaOptIn: false, approvalTimeoutSeconds: 86400 },
+    });
+    expect(invitation).toMatchObject({
+      metadata: { namespace: 'tailspin' },
+      spec: { workspace: 'wingtip', email: 'maria@wingtiptoys.example' },
+    });
+  });
+
+  it('refuses at synthesis a wizard step with a bad first slug or an Owner listed twice', () => {
+    expect(() =>
+      synth((chart) => {
+        new Account(chart, 'acme', {
+          name: 'acme',
+          displayName: 'Acme',
+          owner: 'owner@acme.example',
+          firstWorkspace: { slug: 'Acme Inc', displayName: 'Acme Inc' },
+        });
+      }),
+    ).toThrow(/Workspace Acme Inc: the slug must be 2 to 50 lower-case letters/);
+    expect(() =>
+      synth((chart) => {
+        new Account(chart, 'acme', {
+          name: 'acme',
+          displayName: 'Acme',
+          owner: 'owner@acme.example',
+          teammates: [{ email: 'Owner@acme.example', role: 'Admin' }],
+        });
+      }),
+    ).toThrow(/teammates\.1\.email: is the same person as teammates\[0\]/);
+  });
+
+  it('carries the workspace limit Support set, checked against the operator schema', () => {
+    const [account] = synth((chart) => {
+      new Account(chart, 'acme', {
+        name: 'acme',
+        displayName: 'Acme',
+        plan: 'growth',
+        workspaceLimit: 8,
+        owner: 'owner@acme.example',
+      });
+    });
+    expect(account?.spec).toMatchObject({ plan: 'growth', workspaceLimit: 8 });
+    expect(() =>
+      synth((chart) => {
+        new Account(chart, 'acme', {
+          name: 'acme',
+          displayName: 'Acme',
+          workspaceLimit: -1,
+          owner: 'owner@acme.example',
+        });
+      }),
+    ).toThrow(/workspaceLimit/);
+  });
+
+  it('limits a teammate to chosen workspaces, and refuses at synthesis an account whose Owners are all limited', () => {
+    const [account] = synth((chart) => {
+      new Account(chart, 'acme', {
+        name: 'acme',
+        displayName: 'Acme',
+        owner: 'owner@acme.example',
+        firstWorkspace: { slug: 'web', displayName: 'Web' },
+      }).addTeammate('lena@acme.example', 'Admin', ['web']);
+    });
+    expect(account?.spec?.teammates).toEqual([
+      { email: 'owner@acme.example', role: 'Owner' },
+      { email: 'lena@acme.example', role: 'Admin', workspaces: ['web'] },
+    ]);
+    expect(() =>
+      synth((chart) => {
+        new Account(chart, 'acme', {
+          name: 'acme',
+          displayName: 'Acme',
+          teammates: [{ email: 'owner@acme.example', role: 'Owner', workspaces: ['web'] }],
+        });
+      }),
+    ).toThrow(/at least one Owner must reach every workspace/);
+  });
 });

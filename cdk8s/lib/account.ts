@@ -13,6 +13,12 @@ export interface TeammateProps {
   readonly email: string;
   /** Owner and Admin manage workspaces and invitations; Member works inside existing workspaces. */
   readonly role: TeammateRole;
+  /**
+   * Slugs of the workspaces this teammate reaches.
+   *
+   * @default - every workspace of the account
+   */
+  readonly workspaces?: string[];
 }
 
 export interface AccountProps {
@@ -30,11 +36,32 @@ export interface AccountProps {
    */
   readonly plan?: string;
   /**
-   * Agency staff; at least one must be an Owner by synthesis. More can be added with `addTeammate`.
+   * How many workspaces this account may have, overriding its plan's limit: what Support sets when an agency asks
+   * for more. For the platform team's repository: the webhook refuses a teammate of the account who changes it.
+   *
+   * @default - the plan's limit
+   */
+  readonly workspaceLimit?: number;
+  /**
+   * Email of the agency's Owner: the setup wizard's first teammate, put first in `teammates`.
+   *
+   * @default - none: `teammates` must then hold an Owner
+   */
+  readonly owner?: string;
+  /**
+   * Agency staff; at least one must be an Owner by synthesis (`owner` counts). More can be added with
+   * `addTeammate`.
    *
    * @default - none
    */
   readonly teammates?: TeammateProps[];
+  /**
+   * The first workspace, declared with the account in one step as the setup wizard does; it is `firstWorkspace`
+   * afterwards (to invite its client, say). More are added with `addWorkspace`.
+   *
+   * @default - none
+   */
+  readonly firstWorkspace?: FirstWorkspaceProps;
   /**
    * Argo CD sync wave. Workspaces default to the next wave, so Argo CD applies an account (and waits for it to be
    * healthy: its namespace exists) before them. `null` leaves the annotation out.
@@ -50,6 +77,12 @@ export interface AccountProps {
   readonly labels?: Record<string, string>;
 }
 
+/** The first workspace of an account: its slug and what `addWorkspace` takes. */
+export interface FirstWorkspaceProps extends WorkspaceOptions {
+  /** The workspace's slug: 2 to 50 lower-case letters, digits and hyphens, no leading or trailing hyphen. */
+  readonly slug: string;
+}
+
 /**
  * An agency (Account): the operator gives it a home namespace named after it, RBAC for its teammates and the quota
  * that holds its plan's workspace limit. Its spec is checked at synthesis against the operator's own schema.
@@ -62,6 +95,8 @@ export class Account extends Construct {
   readonly syncWave: number | null;
   /** The generated API object, for escape hatches. */
   readonly apiObject: tj.Account;
+  /** The workspace declared with `firstWorkspace`, if any. */
+  readonly firstWorkspace?: Workspace;
   private readonly teammates: TeammateProps[];
 
   constructor(scope: Construct, id: string, props: AccountProps) {
@@ -69,7 +104,10 @@ export class Account extends Construct {
     this.name = props.name;
     this.namespace = props.name;
     this.syncWave = props.syncWave === undefined ? 0 : props.syncWave;
-    this.teammates = [...(props.teammates ?? [])];
+    this.teammates = [
+      ...(props.owner === undefined ? [] : [{ email: props.owner, role: 'Owner' as const }]),
+      ...(props.teammates ?? []),
+    ];
     const teammates = this.teammates;
     this.apiObject = new tj.Account(this, 'Resource', {
       metadata: {
@@ -80,9 +118,14 @@ export class Account extends Construct {
       spec: {
         displayName: props.displayName,
         plan: props.plan ?? 'starter',
+        workspaceLimit: props.workspaceLimit,
         // Read lazily, so teammates added after construction are synthesized too.
         get teammates() {
-          return teammates.map((t) => ({ email: t.email, role: t.role as tj.AccountSpecTeammatesRole }));
+          return teammates.map((t) => ({
+            email: t.email,
+            role: t.role as tj.AccountSpecTeammatesRole,
+            workspaces: t.workspaces,
+          }));
         },
       },
     });
@@ -97,15 +140,24 @@ export class Account extends Construct {
           : [`Account ${props.name}: spec.teammates: at least one teammate must have the Owner role`]),
         ...issuesOf(
           `Account ${props.name}: spec`,
-          AccountSpec.safeParse({ displayName: props.displayName, plan: props.plan, teammates }),
+          AccountSpec.safeParse({
+            displayName: props.displayName,
+            plan: props.plan,
+            workspaceLimit: props.workspaceLimit,
+            teammates,
+          }),
         ),
       ],
     });
+    if (props.firstWorkspace) {
+      const { slug, ...options } = props.firstWorkspace;
+      this.firstWorkspace = this.addWorkspace(slug, options);
+    }
   }
 
-  /** Adds a teammate. */
-  addTeammate(email: string, role: TeammateRole): this {
-    this.teammates.push({ email, role });
+  /** Adds a teammate; with `workspaces`, one that reaches only those. */
+  addTeammate(email: string, role: TeammateRole, workspaces?: string[]): this {
+    this.teammates.push({ email, role, workspaces });
     return this;
   }
 

@@ -7,6 +7,7 @@ import type { Operator } from '../../operator/src/operator.js';
 import { adminApi, eventually, rejection, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, read, waitReady } from '../support/fixtures.js';
 import { SHARD_LABEL } from '../support/operator.js';
+import { kubectlTable } from '../support/kubectl.js';
 import { TestSmtpServer, tokenOf, type ReceivedMail } from '../support/smtp.js';
 import { postAccept, startOperatorWithWebhook } from '../support/webhook.js';
 
@@ -106,6 +107,17 @@ describe('a client invitation', () => {
       return w?.status?.clients?.includes(email) ? w : undefined;
     });
     expect(ws.status?.clients).toEqual([email]);
+    expect(ws.status?.clientCount).toBe(1);
+    // The /clients page of the product: name, slug and client count, as kubectl shows them.
+    const rows = await kubectlTable(['workspaces', '-n', account, 'web', '-o', 'wide']);
+    expect(rows).toEqual([
+      expect.objectContaining({
+        NAME: 'web',
+        'DISPLAY NAME': 'Client web',
+        CLIENTS: '1',
+        'CLIENT EMAILS': `["${email}"]`,
+      }),
+    ]);
   });
 
   it('gives the accepted client read access to its workspace namespace alone, and takes it away with the invitation', async () => {
@@ -129,6 +141,7 @@ describe('a client invitation', () => {
       return (w?.status?.clients ?? []).length === 0 ? w : undefined;
     });
     expect(ws.status?.clients ?? []).toEqual([]);
+    expect(ws.status?.clientCount).toBe(0);
   });
 
   it('refuses an unknown or malformed token, changing nothing', async () => {

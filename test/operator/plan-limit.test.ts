@@ -1,11 +1,13 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { QUOTA_NAME } from '../../operator/src/domain/children.js';
 import { tenantNames, workspaceNamespace } from '../../operator/src/db/names.js';
 import type { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
 import type { Operator } from '../../operator/src/operator.js';
 import { adminApi, eventually, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, read, waitReady, waitEvent } from '../support/fixtures.js';
+import { kubectlTable } from '../support/kubectl.js';
 import { startOperator } from '../support/operator.js';
 
 let api: Api;
@@ -125,5 +127,69 @@ describe('a workspace beyond its plan', () => {
       `account ${account} has 2 workspaces, more than plan starter allows (1); no workspace can be created until the plan is raised or 1 workspace deleted`,
     );
     await waitEvent(api, 'default', account, 'OverPlanLimit', 'Warning');
+  });
+
+  it('follows the workspace limit Support set on the account, in its quota, status and messages', async () => {
+    const account = uniqueName('raised');
+    await createAccount(api, shard, account, { plan: 'starter', workspaceLimit: 2 });
+    const quota = async () =>
+      (
+        (await api.get(Resources.ResourceQuota, { namespace: account, name: QUOTA_NAME })) as {
+          spec: { hard: Record<string, string> };
+        }
+      ).spec.hard['count/workspaces.taskjuice.io'];
+    expect(await quota()).toBe('2');
+    const raised = await read(api, Resources.Account, undefined, account);
+    expect(raised?.status?.plan).toEqual({
+      name: 'starter',
+      resolved: true,
+      workspaceLimit: 2,
+      planLimit: 1,
+      limitSource: 'Override',
+    });
+    const planResolved = raised?.status?.conditions?.find((c) => c.type === 'PlanResolved');
+    expect(planResolved?.message).toBe(
+      'plan starter allows 1 workspace; spec.workspaceLimit overrides it: 2 workspaces',
+    );
+    // Beyond the plan's 1, within the override: both are provisioned.
+    for (const slug of ['one', 'two']) await createWorkspace(api, shard, account, slug);
+    for (const slug of ['one', 'two']) await waitReady(api, Resources.Workspace, account, slug);
+    const ready = await eventually('the account to count both', async () => {
+      const a = await read(api, Resources.Account, undefined, account);
+      return a?.status?.workspaceCount === 2 ? a : undefined;
+    });
+    expect(ready.status?.conditions?.find((c) => c.type === 'Ready')?.message).toBe(
+      `Home namespace ${account}, 2 of 2 workspaces used; the limit is set by spec.workspaceLimit (plan starter allows 1)`,
+    );
+    expect(await kubectlTable(['accounts', account])).toEqual([
+      expect.objectContaining({ PLAN: 'starter', LIMIT: '2', 'LIMIT FROM': 'Override', WORKSPACES: '2' }),
+    ]);
+    // The quota itself refuses a third: the atomic backstop follows the override, not the plan.
+    await expect(createWorkspace(api, shard, account, 'three')).rejects.toThrow(/exceeded quota/);
+
+    // Support lowers the override below the count: the account says which limit it no longer fits.
+    await api.mergePatch(Resources.Account, { name: account }, { spec: { workspaceLimit: 1 } });
+    await eventually('the quota to follow the lowered override', async () =>
+      (await quota()) === '1' ? true : undefined,
+    );
+    const over = await eventually('the account to be over its override', async () => {
+      const a = await read(api, Resources.Account, undefined, account);
+      const stalled = a?.status?.conditions?.find((c) => c.type === 'Stalled');
+      return stalled?.status === 'True' ? stalled : undefined;
+    });
+    expect(over.message).toBe(
+      `account ${account} has 2 workspaces, more than the limit of 1 workspace set by spec.workspaceLimit (plan starter allows 1); no workspace can be created until Support raises spec.workspaceLimit or 1 workspace deleted`,
+    );
+
+    // Without the override the plan's limit is back, and so is the plan's wording.
+    await api.jsonPatch(Resources.Account, { name: account }, [
+      { op: 'remove', path: '/spec/workspaceLimit' },
+    ]);
+    const back = await eventually('the account to take its plan limit again', async () => {
+      const a = await read(api, Resources.Account, undefined, account);
+      return a?.status?.plan?.limitSource === 'Plan' ? a : undefined;
+    });
+    expect(back.status?.plan).toMatchObject({ workspaceLimit: 1, planLimit: 1 });
+    expect(await quota()).toBe('1');
   });
 });

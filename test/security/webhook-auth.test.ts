@@ -16,6 +16,7 @@ import type { Operator } from '../../operator/src/operator.js';
 import { createAuthority, issueCertificate } from '../../operator/src/tls/pki.js';
 import { createLogger } from '../../operator/src/log.js';
 import { CLAIM_COMPONENT } from '../../operator/src/domain/claims.js';
+import { resolvePlan } from '../../operator/src/domain/plans.js';
 import { WebhookServer } from '../../operator/src/webhook/server.js';
 import type { WebhookView } from '../../operator/src/webhook/view.js';
 import { adminApi, eventually, rejection, uniqueName } from '../support/env.js';
@@ -273,12 +274,13 @@ describe('the webhook listener’s client check, with a CA of the test’s own',
   const view: WebhookView = {
     account: async () => undefined,
     workspaceExists: async () => true,
+    workspaceCached: () => undefined,
     workspaces: () => ['hidden-client-ws'],
     workspacesLive: async () => ['hidden-client-ws'],
     admitWorkspace: () => {},
     clients: () => new Map(),
     connections: () => [],
-    plan: () => ({ limit: 5, resolved: true }),
+    plan: (spec) => resolvePlan(spec, { growth: 5 }),
     namespaceLabels: async () => undefined,
     isSystem: () => false,
   };

@@ -21,8 +21,15 @@ interface StatusView {
     database?: { schema: string; role: string; secretName: string };
     binding?: { name: string };
     clients?: string[];
+    clientCount?: number;
     workspaceCount?: number;
-    plan?: { name?: string; resolved: boolean; workspaceLimit: number };
+    plan?: {
+      name?: string;
+      resolved: boolean;
+      workspaceLimit: number;
+      planLimit?: number;
+      limitSource?: string;
+    };
     conditions?: {
       type: string;
       status: string;
@@ -37,13 +44,14 @@ export async function createAccount(
   api: Api,
   shard: string,
   name: string,
-  opts: { plan?: string; teammates?: Teammate[]; wait?: boolean } = {},
+  opts: { plan?: string; workspaceLimit?: number; teammates?: Teammate[]; wait?: boolean } = {},
 ): Promise<void> {
   await api.create(Resources.Account, {
     metadata: { name, labels: { [SHARD_LABEL]: shard } },
     spec: {
       displayName: `Agency ${name}`,
       plan: opts.plan ?? 'growth',
+      ...(opts.workspaceLimit === undefined ? {} : { workspaceLimit: opts.workspaceLimit }),
       teammates: opts.teammates ?? [{ email: `owner@${name}.example`, role: 'Owner' }],
     },
   });

@@ -18,6 +18,7 @@ const accounts = {
   limited: uniqueName('lim'),
   acme: uniqueName('acme'),
   empty: uniqueName('empty'),
+  raised: uniqueName('raised'),
 };
 const owner = (account: string) => `olivia@${account}.example`;
 const admin = (account: string) => `adam@${account}.example`;
@@ -67,6 +68,11 @@ beforeAll(async () => {
   });
   await createAccount(api, shard, accounts.acme, { plan: 'growth', teammates: teammates(accounts.acme) });
   await createAccount(api, shard, accounts.empty, { plan: 'growth', teammates: teammates(accounts.empty) });
+  await createAccount(api, shard, accounts.raised, {
+    plan: 'starter',
+    workspaceLimit: 2,
+    teammates: teammates(accounts.raised),
+  });
   await createWorkspace(api, shard, accounts.acme, 'web');
   await waitReady(api, Resources.Workspace, accounts.acme, 'web');
 });
@@ -94,6 +100,89 @@ describe('the admission webhook, through the API server', () => {
     expect(err.message).toBe(
       denial('workspaces', 'plan starter allows 1 workspace; upgrade the plan or delete a workspace'),
     );
+  });
+
+  it('names the limit Support set when the account reaches it, and keeps teammates from changing it', async () => {
+    const account = accounts.raised;
+    const asOwner = await as(owner(account));
+    const warnings: string[] = [];
+    asOwner.client.onWarning((w) => warnings.push(w));
+    await createWorkspace(asOwner, shard, account, 'one');
+    await createWorkspace(asOwner, shard, account, 'two');
+    expect(warnings).toEqual([
+      `account ${account} now uses 2 of 2 workspaces, the limit of 2 workspaces set by spec.workspaceLimit (plan starter allows 1); the next create will be rejected`,
+    ]);
+    await eventually('the cache to count both', async () =>
+      operator.caches.workspaces.get(`${account}/two`) ? true : undefined,
+    );
+    const err = await rejection(createWorkspace(asOwner, shard, account, 'three'));
+    expect(err.message).toBe(
+      denial(
+        'workspaces',
+        `account ${account} allows 2 workspaces, a limit set for it by Support in spec.workspaceLimit (plan starter alone allows 1); reach out to Support to increase the workspaces limit, or delete a workspace`,
+      ),
+    );
+
+    // A platform that lets Owners edit their own Account still does not let them raise the limit.
+    const editor = `account-editor-${shard}`;
+    await api.create(Resources.ClusterRole, {
+      metadata: { name: editor },
+      rules: [
+        {
+          apiGroups: ['taskjuice.io'],
+          resources: ['accounts'],
+          resourceNames: [account],
+          verbs: ['get', 'patch', 'update'],
+        },
+      ],
+    });
+    await api.create(Resources.ClusterRoleBinding, {
+      metadata: { name: editor },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: editor },
+      subjects: [{ kind: 'User', apiGroup: 'rbac.authorization.k8s.io', name: owner(account) }],
+    });
+    try {
+      const raise = await eventually('RBAC to let the owner through to the webhook', async () => {
+        const e = await rejection(
+          asOwner.mergePatch(Resources.Account, { name: account }, { spec: { workspaceLimit: 50 } }),
+        );
+        return e.message.includes('admission webhook') ? e : undefined;
+      });
+      expect(raise.message).toBe(
+        denial(
+          'accounts',
+          `spec.workspaceLimit: the workspace limit of account ${account} is set by Support (the platform team that manages Accounts); ${owner(account)} is a teammate (Owner) of the account and cannot change it; reach out to Support to increase the workspaces limit`,
+        ),
+      );
+      // Their other edits go through, and the platform team raises the limit.
+      await asOwner.mergePatch(Resources.Account, { name: account }, { spec: { displayName: 'Renamed' } });
+      await api.mergePatch(Resources.Account, { name: account }, { spec: { workspaceLimit: 3 } });
+      const a = (await api.get(Resources.Account, { name: account })) as {
+        spec: { workspaceLimit?: number; displayName: string };
+      };
+      expect(a.spec).toMatchObject({ workspaceLimit: 3, displayName: 'Renamed' });
+    } finally {
+      await api.delete(Resources.ClusterRoleBinding, { name: editor });
+      await api.delete(Resources.ClusterRole, { name: editor });
+    }
+  });
+
+  it('answers a create of a slug the account already uses with "This slug is already taken"', async () => {
+    const account = accounts.acme;
+    await eventually('the cache to hold web', async () =>
+      operator.caches.workspaces.get(`${account}/web`) ? true : undefined,
+    );
+    for (const client of [api, await as(owner(account))]) {
+      const err = await rejection(createWorkspace(client, shard, account, 'web'));
+      expect(err.message).toBe(
+        denial(
+          'workspaces',
+          `metadata.name: This slug is already taken. Account ${account} already has a workspace web; slugs must be unique within an account, choose a different one`,
+        ),
+      );
+    }
+    // Slugs are unique per account only: another account may use web.
+    await createWorkspace(await as(owner(accounts.empty)), shard, accounts.empty, 'web');
   });
 
   it('lets only Owners and Admins create and delete workspaces, with the product wording for a Member', async () => {

@@ -1,34 +1,64 @@
 import { PlanResolved, Reason, type ConditionInput } from '../api/conditions.js';
 import { plural } from '../api/text.js';
 
+/** Where the account's workspace limit comes from: its plan, the fallback of an unresolved plan, or an override. */
+export type LimitSource = 'Plan' | 'Fallback' | 'Override';
+
 export interface ResolvedPlan {
   name: string | undefined;
   resolved: boolean;
+  /** The limit in force: the override when there is one, else the plan's (or the fallback, 1). */
   workspaceLimit: number;
+  /** What the plan alone would allow. */
+  planLimit: number;
+  source: LimitSource;
   condition: ConditionInput;
 }
 
-/** The limit of the account's plan; a missing or unknown plan falls back to the most restrictive tier, 1. */
-export function resolvePlan(plan: string | undefined, catalog: Record<string, number>): ResolvedPlan {
+/** What of an account decides its limit (both fields of its spec). */
+export interface LimitInputs {
+  plan?: string | undefined;
+  workspaceLimit?: number | undefined;
+}
+
+/**
+ * The limit of the account: `spec.workspaceLimit` when set (Support raised or lowered it for this account), else
+ * its plan's; a missing or unknown plan falls back to the most restrictive tier, 1.
+ */
+export function resolvePlan(spec: LimitInputs, catalog: Record<string, number>): ResolvedPlan {
+  const { plan } = spec;
+  const override = spec.workspaceLimit;
   const limit = plan === undefined ? undefined : catalog[plan];
+  const withOverride = (p: Omit<ResolvedPlan, 'workspaceLimit' | 'source'>): ResolvedPlan =>
+    override === undefined
+      ? { ...p, workspaceLimit: p.planLimit, source: p.resolved ? 'Plan' : 'Fallback' }
+      : {
+          ...p,
+          workspaceLimit: override,
+          source: 'Override',
+          condition: {
+            ...p.condition,
+            message: `${p.condition.message}; spec.workspaceLimit overrides it: ${plural(override, 'workspace')}`,
+          },
+        };
   if (plan !== undefined && limit !== undefined) {
-    return {
+    return withOverride({
       name: plan,
       resolved: true,
-      workspaceLimit: limit,
+      planLimit: limit,
       condition: {
         type: PlanResolved,
         status: 'True',
         reason: Reason.PlanFound,
         message: `plan ${plan} allows ${plural(limit, 'workspace')}`,
       },
-    };
+    });
   }
   const known = Object.keys(catalog).sort().join(', ');
-  return {
+  return withOverride({
     name: plan,
     resolved: false,
-    workspaceLimit: 1,
+    planLimit: 1,
     condition: {
       type: PlanResolved,
       status: 'False',
@@ -38,7 +68,18 @@ export function resolvePlan(plan: string | undefined, catalog: Record<string, nu
           ? `spec.plan is not set; the limit falls back to 1 workspace (plans: ${known})`
           : `plan ${plan} is not in the plan catalog (${known}); the limit falls back to 1 workspace`,
     },
-  };
+  });
+}
+
+/**
+ * The limit as a phrase for messages: "plan growth (5 workspaces)", or with an override "the limit of 7
+ * workspaces set by spec.workspaceLimit (plan growth allows 5)", so a person sees which number is in force and why.
+ */
+export function describeLimit(p: ResolvedPlan): string {
+  const plan = p.resolved ? `plan ${p.name}` : `plan ${p.name ?? '(none)'}, unresolved,`;
+  return p.source === 'Override'
+    ? `the limit of ${plural(p.workspaceLimit, 'workspace')} set by spec.workspaceLimit (${plan} allows ${p.planLimit})`
+    : `${plan} (${plural(p.workspaceLimit, 'workspace')})`;
 }
 
 /**

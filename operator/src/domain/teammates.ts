@@ -1,16 +1,46 @@
 import { canonicalEmail, canonicalOrSelf } from '../api/email.js';
-import type { AccountSpec, TeammateRole } from '../api/v1alpha1/account.js';
+import type { AccountSpec, Teammate, TeammateRole } from '../api/v1alpha1/account.js';
 
-/** The account role of the person making a request, when the username is one of the account's teammates. */
-export function roleOf(spec: AccountSpec | undefined, username: string): TeammateRole | undefined {
+/** The teammate entry of the person making a request, when the username is one of the account's teammates. */
+export function teammateOf(spec: AccountSpec | undefined, username: string): Teammate | undefined {
   if (!spec) return undefined;
   const me = canonicalEmail(username);
   if (!me.ok) return undefined;
-  for (const t of spec.teammates) {
+  return spec.teammates.find((t) => {
     const c = canonicalEmail(t.email);
-    if (c.ok && c.email === me.email) return t.role;
-  }
-  return undefined;
+    return c.ok && c.email === me.email;
+  });
+}
+
+/** The account role of the person making a request, when the username is one of the account's teammates. */
+export function roleOf(spec: AccountSpec | undefined, username: string): TeammateRole | undefined {
+  return teammateOf(spec, username)?.role;
+}
+
+/** Whether a teammate reaches a workspace: every one without a workspaces list, else the listed ones. */
+export const reaches = (t: Pick<Teammate, 'workspaces'>, slug: string): boolean =>
+  t.workspaces === undefined || t.workspaces.includes(slug);
+
+/** Emails of the teammates who reach the workspace: its staff. */
+export function staffOf(spec: AccountSpec | undefined, slug: string): string[] {
+  return (spec?.teammates ?? []).filter((t) => reaches(t, slug)).map((t) => t.email);
+}
+
+/**
+ * Why the person may not act on a workspace, when they are a teammate limited to a list that leaves it out; an
+ * identity that is not a teammate is governed by RBAC alone, and gets undefined.
+ */
+export function outsideReach(
+  spec: AccountSpec | undefined,
+  username: string,
+  account: string,
+  slug: string,
+  action: string,
+): string | undefined {
+  const t = teammateOf(spec, username);
+  if (!t?.workspaces || reaches(t, slug)) return undefined;
+  const email = canonicalOrSelf(t.email);
+  return `${action} requires reaching workspace ${slug}: ${email} is limited to ${t.workspaces.length === 1 ? 'workspace' : 'workspaces'} ${t.workspaces.join(', ')} of account ${account} (spec.teammates[].workspaces); ask a teammate who reaches it, or the platform team to add it to the list`;
 }
 
 /** Canonical emails of the teammates, with their roles. */

@@ -5,7 +5,7 @@ import { holdsClient, invitationState } from '../domain/invitations.js';
 import type { Api } from '../kube/api.js';
 import { z } from 'zod';
 import { Resources } from '../kube/resources.js';
-import { resolvePlan } from '../domain/plans.js';
+import { resolvePlan, type LimitInputs, type ResolvedPlan } from '../domain/plans.js';
 import type { ConnectionEntry } from '../domain/connections.js';
 import { SYSTEM_DELETERS, type WebhookView } from './view.js';
 
@@ -47,6 +47,11 @@ export class CacheView implements WebhookView {
     return (await this.api.get(Resources.Workspace, { namespace: account, name: slug })) !== undefined;
   }
 
+  workspaceCached(account: string, slug: string): { deleting: boolean } | undefined {
+    const w = this.caches.workspaces.get(`${account}/${slug}`);
+    return w && { deleting: w.metadata.deletionTimestamp !== undefined };
+  }
+
   workspaces(account: string): string[] {
     const slugs = new Set([...this.caches.workspaces.inNamespace(account)].map((w) => w.metadata.name));
     const pending = this.admitted.get(account);
@@ -86,9 +91,8 @@ export class CacheView implements WebhookView {
     return out;
   }
 
-  plan(name: string | undefined): { limit: number; resolved: boolean } {
-    const plan = resolvePlan(name, this.config.plans);
-    return { limit: plan.workspaceLimit, resolved: plan.resolved };
+  plan(spec: LimitInputs): ResolvedPlan {
+    return resolvePlan(spec, this.config.plans);
   }
 
   async namespaceLabels(name: string): Promise<Record<string, string> | undefined> {

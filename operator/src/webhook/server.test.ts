@@ -2,17 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '../log.js';
 import { Metrics } from '../metrics.js';
 import { answerReview, kindLabel } from './server.js';
+import { resolvePlan } from '../domain/plans.js';
 import type { WebhookView } from './view.js';
 
 const view: WebhookView = {
   account: async () => undefined,
   workspaceExists: async () => false,
+  workspaceCached: () => undefined,
   workspaces: () => [],
   workspacesLive: async () => [],
   admitWorkspace: () => {},
   clients: () => new Map(),
   connections: () => [],
-  plan: () => ({ limit: 1, resolved: false }),
+  plan: (spec) => resolvePlan(spec, {}),
   namespaceLabels: async () => undefined,
   isSystem: () => false,
 };

@@ -1,5 +1,6 @@
 import type { AccountSpec } from '../api/v1alpha1/account.js';
 import type { ConnectionEntry } from '../domain/connections.js';
+import type { LimitInputs, ResolvedPlan } from '../domain/plans.js';
 
 /** The state the validators decide on, read from the operator's caches (every replica keeps them warm). */
 export interface WebhookView {
@@ -7,6 +8,12 @@ export interface WebhookView {
   account(name: string): Promise<AccountSpec | undefined>;
   /** Whether the workspace exists (a cache miss asks the API server: it may have been created a moment ago). */
   workspaceExists(account: string, slug: string): Promise<boolean>;
+  /**
+   * The workspace as the cache holds it, without asking the API server: a create of a new slug (the common case)
+   * must not cost a round trip. A workspace stored a moment ago by another replica may be missing; the API
+   * server's own AlreadyExists is then the answer.
+   */
+  workspaceCached(account: string, slug: string): { deleting: boolean } | undefined;
   /**
    * Slugs of the account's workspaces, those being deleted included (as the quota counts them), and those whose
    * create this replica allowed a moment ago and its cache does not show yet.
@@ -23,8 +30,8 @@ export interface WebhookView {
   connections(account: string): ConnectionEntry[];
   /** Canonical client emails of the account and the workspaces they are invited to or members of. */
   clients(account: string): Map<string, string[]>;
-  /** The limit of a plan from the catalog; unresolved plans fall back to 1. */
-  plan(name: string | undefined): { limit: number; resolved: boolean };
+  /** The account's workspace limit: spec.workspaceLimit when set, else its plan's (unresolved plans fall back to 1). */
+  plan(spec: LimitInputs): ResolvedPlan;
   /** A namespace's labels, read from the API server (the caches only hold the operator's own). */
   namespaceLabels(name: string): Promise<Record<string, string> | undefined>;
   /** Whether a request comes from the operator itself or a Kubernetes controller acting for a deletion. */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AGE_COLUMN, READY_COLUMN, type KindDefinition } from '../crd.js';
 import { canonicalEmail } from '../email.js';
 import { Conditions, KubeObject, ObservedGeneration } from '../meta.js';
+import { SLUG_PATTERN, SLUG_RULE } from './workspace.js';
 
 export const TeammateRole = z
   .enum(['Owner', 'Admin', 'Member'])
@@ -26,6 +27,20 @@ export const Teammate = z.object({
     'Email of the teammate; it is also the Kubernetes user name RBAC grants to (lower case, as the OIDC email claim).',
   ),
   role: TeammateRole,
+  workspaces: z
+    .array(
+      z
+        .string()
+        .regex(new RegExp(SLUG_PATTERN), `a workspace slug ${SLUG_RULE}`)
+        .describe('Slug of a workspace of the account.'),
+    )
+    .min(1)
+    .max(100)
+    .meta({ 'x-kubernetes-list-type': 'set' })
+    .optional()
+    .describe(
+      'Slugs of the workspaces this teammate reaches (1 to 100; they need not exist yet). Without the list, every workspace of the account. A listed Owner or Admin creates, deletes and invites into listed workspaces only.',
+    ),
 });
 export type Teammate = z.infer<typeof Teammate>;
 
@@ -43,6 +58,15 @@ export const AccountSpec = z
       .describe(
         'Plan name from the operator plan catalog (default catalog: starter 1, growth 5, scale 25 workspaces). A missing or unknown plan falls back to 1 workspace and sets PlanResolved=False.',
       ),
+    workspaceLimit: z
+      .number()
+      .int()
+      .min(0)
+      .max(100000)
+      .optional()
+      .describe(
+        "How many workspaces this account may have, overriding its plan's limit: what Support sets when an agency asks for more. Set by whoever manages Accounts (the platform team); the webhook refuses a change made by a teammate of the account. Without it, the plan's limit applies.",
+      ),
     teammates: z
       .array(Teammate)
       .min(1)
@@ -54,6 +78,11 @@ export const AccountSpec = z
           {
             rule: "self.exists(t, t.role == 'Owner')",
             message: 'at least one teammate must have the Owner role',
+          },
+          {
+            rule: "self.exists(t, t.role == 'Owner' && !has(t.workspaces))",
+            message:
+              'at least one Owner must reach every workspace (have no workspaces list), so that someone can manage them all',
           },
         ],
       })
@@ -71,9 +100,19 @@ export const AccountSpec = z
             });
           } else seen.set(c.email, i);
         });
+        if (
+          teammates.some((t) => t.role === 'Owner') &&
+          !teammates.some((t) => t.role === 'Owner' && !t.workspaces)
+        ) {
+          ctx.addIssue({
+            code: 'custom',
+            message:
+              'at least one Owner must reach every workspace (have no workspaces list), so that someone can manage them all',
+          });
+        }
       })
       .describe(
-        'Agency staff. Every teammate reaches every workspace of the account; at least one is an Owner.',
+        'Agency staff. A teammate reaches every workspace of the account unless its workspaces list names some; at least one Owner reaches every workspace.',
       ),
   })
   .describe('Desired state of the agency account.');
@@ -96,7 +135,22 @@ export const AccountStatus = z
           .int()
           .min(0)
           .max(100000)
-          .describe('How many workspaces the account may have.'),
+          .describe(
+            'How many workspaces the account may have: spec.workspaceLimit when set, else the plan limit.',
+          ),
+        planLimit: z
+          .number()
+          .int()
+          .min(0)
+          .max(100000)
+          .optional()
+          .describe('What the plan alone allows (1 when it is not resolved).'),
+        limitSource: z
+          .enum(['Plan', 'Fallback', 'Override'])
+          .optional()
+          .describe(
+            'Where workspaceLimit comes from: Plan (the catalog), Fallback (the plan is not resolved, so 1) or Override (spec.workspaceLimit).',
+          ),
       })
       .optional()
       .describe('The plan as the operator resolved it.'),
@@ -107,6 +161,24 @@ export const AccountStatus = z
       .max(100000)
       .optional()
       .describe('How many workspaces the account has.'),
+    teammates: z
+      .array(
+        z.object({
+          email: z.string().max(254).describe('Canonical email of the teammate (its RBAC user name).'),
+          role: TeammateRole,
+          access: z
+            .enum(['All', 'Listed'])
+            .describe('All: every workspace of the account; Listed: only those of its workspaces list.'),
+          workspaces: z
+            .array(z.string().max(50))
+            .max(100)
+            .optional()
+            .describe('For Listed: the listed workspaces that exist, which the teammate reaches now.'),
+        }),
+      )
+      .max(500)
+      .optional()
+      .describe('Which workspaces each teammate reaches.'),
     conditions: Conditions.optional(),
   })
   .describe('Observed state of the agency account.');
@@ -150,7 +222,14 @@ export const AccountDefinition: KindDefinition = {
       name: 'Limit',
       type: 'integer',
       jsonPath: '.status.plan.workspaceLimit',
-      description: 'Workspaces the plan allows.',
+      description: 'Workspaces the account may have.',
+    },
+    {
+      name: 'Limit From',
+      type: 'string',
+      jsonPath: '.status.plan.limitSource',
+      description:
+        'Where the limit comes from: Plan, Fallback (plan not resolved) or Override (spec.workspaceLimit).',
     },
     {
       name: 'Workspaces',

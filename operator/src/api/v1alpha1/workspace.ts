@@ -83,6 +83,22 @@ export const WorkspaceStatus = z
       .max(1000)
       .optional()
       .describe('Emails of the clients who accepted an invitation to this workspace.'),
+    clientCount: z
+      .number()
+      .int()
+      .min(0)
+      .max(100000)
+      .optional()
+      .describe('How many clients accepted an invitation to this workspace and were not revoked.'),
+    staffCount: z
+      .number()
+      .int()
+      .min(0)
+      .max(100000)
+      .optional()
+      .describe(
+        'How many teammates reach this workspace: those without a workspaces list and those whose list names it.',
+      ),
     conditions: Conditions.optional(),
   })
   .describe('Observed state of the client workspace.');
@@ -124,9 +140,22 @@ export const WorkspaceDefinition: KindDefinition = {
     },
     {
       name: 'Clients',
+      type: 'integer',
+      jsonPath: '.status.clientCount',
+      description: 'How many clients accepted an invitation.',
+    },
+    {
+      name: 'Staff',
+      type: 'integer',
+      jsonPath: '.status.staffCount',
+      description: 'How many teammates reach the workspace.',
+      priority: 1,
+    },
+    {
+      name: 'Client Emails',
       type: 'string',
       jsonPath: '.status.clients',
-      description: 'Accepted clients.',
+      description: 'Emails of the accepted clients.',
       priority: 1,
     },
     READY_COLUMN,

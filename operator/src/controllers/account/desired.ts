@@ -1,4 +1,5 @@
-import type { Teammate } from '../../api/v1alpha1/account.js';
+import { canonicalOrSelf } from '../../api/email.js';
+import type { AccountStatus, Teammate } from '../../api/v1alpha1/account.js';
 import { API_VERSION } from '../../api/v1alpha1/group.js';
 import {
   MANAGERS_BINDING,
@@ -58,4 +59,15 @@ export function workspaceQuota(account: string, limit: number) {
     metadata: { name: QUOTA_NAME, namespace: account, labels: homeLabels(account) },
     spec: { hard: { [QUOTA_RESOURCE]: countQuantity(limit) } },
   };
+}
+
+/** Which workspaces each teammate reaches, for status: all of them, or those of its list that exist. */
+export function teammateReach(teammates: Teammate[], existing: Set<string>): AccountStatus['teammates'] {
+  return teammates.map((t) => ({
+    email: canonicalOrSelf(t.email),
+    role: t.role,
+    ...(t.workspaces
+      ? { access: 'Listed' as const, workspaces: t.workspaces.filter((w) => existing.has(w)).sort() }
+      : { access: 'All' as const }),
+  }));
 }

@@ -14,7 +14,8 @@ import { plural } from '../../api/text.js';
 import type { AccountStatus } from '../../api/v1alpha1/account.js';
 import type { AccountObject } from '../../caches.js';
 import { QUOTA_NAME, QUOTA_RESOURCE, ownsHome } from '../../domain/children.js';
-import { resolvePlan } from '../../domain/plans.js';
+import { describeLimit, resolvePlan } from '../../domain/plans.js';
+
 import { errorMessage, isCode, terminal } from '../../errors.js';
 import { ensure, ensureAbsent, ensureOwnedNamespace, ensureRoleBinding } from '../../kube/apply.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
@@ -23,7 +24,7 @@ import { Resources } from '../../kube/resources.js';
 import { StatusWriter } from '../../kube/status.js';
 import type { Logger } from '../../log.js';
 import type { ControllerContext } from '../context.js';
-import { accountBindings, homeNamespace, workspaceQuota } from './desired.js';
+import { accountBindings, homeNamespace, teammateReach, workspaceQuota } from './desired.js';
 import { orphansCondition, type OrphanReport } from './orphans.js';
 
 /** How often to look again while the quota controller has not counted the account's workspaces yet. */
@@ -56,16 +57,24 @@ export class AccountReconciler implements Reconciler {
       await this.write(obj, status, stalledConditions(Reason.InvalidSpec, message));
       throw terminal(`Account ${key}: ${message}`);
     }
-    const plan = resolvePlan(obj.spec.plan, this.ctx.config.plans);
+    const plan = resolvePlan(obj.spec, this.ctx.config.plans);
     // Conditions every write of this pass carries, beside the summary ones.
     const orphans = orphansCondition(this.orphans.of(key));
     const facts = [plan.condition, orphans];
-    const workspaceCount = [...caches.workspaces.inNamespace(key)].length;
+    const slugs = [...caches.workspaces.inNamespace(key)].map((w) => w.metadata.name);
+    const workspaceCount = slugs.length;
     const base: AccountStatus = {
       ...status,
       namespace: key,
-      plan: { name: plan.name, resolved: plan.resolved, workspaceLimit: plan.workspaceLimit },
+      plan: {
+        name: plan.name,
+        resolved: plan.resolved,
+        workspaceLimit: plan.workspaceLimit,
+        planLimit: plan.planLimit,
+        limitSource: plan.source,
+      },
       workspaceCount,
+      teammates: teammateReach(obj.spec.teammates, new Set(slugs)),
     };
     if (!obj.status) {
       await this.write(obj, base, [
@@ -126,7 +135,11 @@ export class AccountReconciler implements Reconciler {
 
     // Lowering a plan never takes a workspace away, but the account no longer fits it: a person must act.
     if (workspaceCount > plan.workspaceLimit) {
-      const message = `account ${key} has ${plural(workspaceCount, 'workspace')}, more than plan ${plan.name ?? '(none)'} allows (${plan.workspaceLimit}); no workspace can be created until the plan is raised or ${plural(workspaceCount - plan.workspaceLimit, 'workspace')} deleted`;
+      const over = plural(workspaceCount - plan.workspaceLimit, 'workspace');
+      const message =
+        plan.source === 'Override'
+          ? `account ${key} has ${plural(workspaceCount, 'workspace')}, more than ${describeLimit(plan)}; no workspace can be created until Support raises spec.workspaceLimit or ${over} deleted`
+          : `account ${key} has ${plural(workspaceCount, 'workspace')}, more than plan ${plan.name ?? '(none)'} allows (${plan.workspaceLimit}); no workspace can be created until the plan is raised or ${over} deleted`;
       if (!isTrue(status.conditions, Stalled))
         this.ctx.events.emit(obj, 'Warning', Reason.OverPlanLimit, 'Audit', message);
       await this.write(obj, base, [...facts, ...stalledConditions(Reason.OverPlanLimit, message)]);
@@ -139,7 +152,7 @@ export class AccountReconciler implements Reconciler {
       ...facts,
       ...readyConditions(
         Reason.Provisioned,
-        `Home namespace ${key}, ${workspaceCount} of ${plural(plan.workspaceLimit, 'workspace')} used`,
+        `Home namespace ${key}, ${workspaceCount} of ${plural(plan.workspaceLimit, 'workspace')} used${plan.source === 'Override' ? `; the limit is set by spec.workspaceLimit (plan ${plan.name ?? '(none)'} allows ${plan.planLimit})` : ''}`,
       ),
     ]);
     if (becameReady && !isTrue(status.conditions, Ready)) {

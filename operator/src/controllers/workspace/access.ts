@@ -4,9 +4,11 @@ import {
   clientConnectionsName,
   LIMIT_RANGE,
   RESOURCE_QUOTA,
+  STAFF_BINDING,
   ownsWorkspaceNamespace,
 } from '../../domain/children.js';
 import { invitationState, isMember } from '../../domain/invitations.js';
+import { staffOf } from '../../domain/teammates.js';
 import { ensure, ensureAbsent, ensureOwnedNamespace, ensureRoleBinding } from '../../kube/apply.js';
 import { Resources } from '../../kube/resources.js';
 import type { ControllerContext } from '../context.js';
@@ -70,7 +72,10 @@ export async function ensureNamespace(
   ]);
 }
 
-/** The access phase: every teammate through the staff role, the accepted clients through the client role. */
+/**
+ * The access phase: the teammates who reach the workspace (all but those whose workspaces list leaves it out)
+ * through the staff role, the accepted clients through the client role.
+ */
 export async function ensureAccess(
   ctx: ControllerContext,
   account: AccountObject,
@@ -78,11 +83,13 @@ export async function ensureAccess(
 ): Promise<{ teammates: number; clients: string[] }> {
   const { api, caches, config } = ctx;
   const clients = clientsOf(ctx, name, slug);
-  const teammates = (account.spec?.teammates ?? []).map((t) => t.email);
+  const teammates = staffOf(account.spec, slug);
   const staff = staffBinding(namespace, name, slug, teammates, config.rbac.staffClusterRole);
   const clientAccess = clientsBinding(namespace, name, slug, clients, config.rbac.clientClusterRole);
   await Promise.all([
-    staff ? ensureRoleBinding(api, caches.roleBindings, staff) : undefined,
+    staff
+      ? ensureRoleBinding(api, caches.roleBindings, staff)
+      : ensureAbsent(api, caches.roleBindings, Resources.RoleBinding, { namespace, name: STAFF_BINDING }),
     clientAccess
       ? ensureRoleBinding(api, caches.roleBindings, clientAccess)
       : ensureAbsent(api, caches.roleBindings, Resources.RoleBinding, { namespace, name: CLIENTS_BINDING }),

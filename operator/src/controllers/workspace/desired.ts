@@ -45,7 +45,7 @@ export function workspaceNamespaceObject(
   };
 }
 
-/** Every teammate reaches every workspace of the account: one binding of the staff role to all of them. */
+/** The teammates who reach the workspace: one binding of the staff role to all of them. */
 export function staffBinding(
   namespace: string,
   account: string,

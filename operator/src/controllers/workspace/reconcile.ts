@@ -18,7 +18,7 @@ import type { WorkspaceStatus } from '../../api/v1alpha1/workspace.js';
 import type { AccountObject, WorkspaceObject } from '../../caches.js';
 import { tenantNames, workspaceNamespace, type TenantNames } from '../../db/names.js';
 import { SECRET_NAME } from '../../domain/children.js';
-import { beyondPlanLimit, resolvePlan } from '../../domain/plans.js';
+import { beyondPlanLimit, describeLimit, resolvePlan } from '../../domain/plans.js';
 import { copiedElsewhere } from '../../domain/connections.js';
 import { errorMessage, isCode, terminal } from '../../errors.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
@@ -115,11 +115,15 @@ export class WorkspaceReconciler implements Reconciler {
   private async waitsForPlan(obj: WorkspaceObject, account: AccountObject, names: TenantNames) {
     const status = obj.status ?? {};
     const provisioned = status.database !== undefined || this.ctx.inventory.has(names);
-    const plan = resolvePlan(account.spec?.plan, this.ctx.config.plans);
+    const plan = resolvePlan(account.spec ?? {}, this.ctx.config.plans);
     const siblings = this.ctx.caches.workspaces.inNamespace(account.metadata.name);
     if (provisioned || !beyondPlanLimit(obj, siblings, plan.workspaceLimit)) return false;
     const limit = plan.workspaceLimit;
-    const message = `plan ${plan.name ?? '(none)'} of account ${account.metadata.name} allows ${plural(limit, 'workspace')} and ${limit === 1 ? '1 was' : `${limit} were`} created before this one; it is provisioned when one of them is deleted or the plan is raised`;
+    const before = `${limit === 1 ? '1 was' : `${limit} were`} created before this one`;
+    const message =
+      plan.source === 'Override'
+        ? `account ${account.metadata.name} allows ${plural(limit, 'workspace')} (${describeLimit(plan)}) and ${before}; it is provisioned when one of them is deleted or Support raises the limit`
+        : `plan ${plan.name ?? '(none)'} of account ${account.metadata.name} allows ${plural(limit, 'workspace')} and ${before}; it is provisioned when one of them is deleted or the plan is raised`;
     const waiting = status.conditions?.some((c) => c.type === Ready && c.reason === Reason.OverPlanLimit);
     // Nothing is provisioned while it waits, whatever an earlier pass reported of its parts.
     const notProvisioned = PARTS.map((type) =>
@@ -173,6 +177,8 @@ export class WorkspaceReconciler implements Reconciler {
         },
         binding: { name: SECRET_NAME },
         clients: access.clients,
+        clientCount: access.clients.length,
+        staffCount: access.teammates,
       };
     } catch (err) {
       const reason = isCode(err, 'Database') ? Reason.DatabaseUnavailable : Reason.ProvisioningFailed;

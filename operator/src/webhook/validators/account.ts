@@ -4,7 +4,8 @@ import { Labels } from '../../api/v1alpha1/group.js';
 import type { AdmissionRequest } from '../review.js';
 import { type WebhookView } from '../view.js';
 import { ReviewedObject, allowed, reviewed, denied, plural, type Decision } from './decision.js';
-import { teammatesOf } from '../../domain/teammates.js';
+import { describeLimit } from '../../domain/plans.js';
+import { roleOf, teammatesOf } from '../../domain/teammates.js';
 
 const RESERVED = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -56,25 +57,46 @@ export async function validateAccount(req: AdmissionRequest, view: WebhookView):
     }
   }
 
+  // The override is Support's lever, beside billing: a teammate granted edits of its own Account (RBAC of the
+  // platform's choosing) still cannot raise its limit.
+  const old =
+    req.operation === 'UPDATE'
+      ? AccountSpec.safeParse(ReviewedObject.safeParse(req.oldObject).data?.spec).data
+      : undefined;
+  if (old?.workspaceLimit !== spec.workspaceLimit) {
+    const role = roleOf(spec, req.userInfo.username) ?? roleOf(old, req.userInfo.username);
+    if (role) {
+      return denied(
+        `spec.workspaceLimit: the workspace limit of account ${name} is set by Support (the platform team that manages Accounts); ${req.userInfo.username} is a teammate (${role}) of the account and cannot change it; reach out to Support to increase the workspaces limit`,
+      );
+    }
+  }
+
   const warnings: string[] = [];
-  const plan = view.plan(spec.plan);
+  const plan = view.plan(spec);
   if (!plan.resolved) {
     warnings.push(
       `plan ${spec.plan ?? '(none)'} is not in the plan catalog; account ${name} may have 1 workspace`,
     );
   }
-  const count = view.workspaces(name).length;
-  if (count > plan.limit) {
+  const existing = view.workspaces(name);
+  const count = existing.length;
+  // GitOps may list a workspace before it is created: a warning, not a refusal, in case it is a typo.
+  for (const [i, t] of spec.teammates.entries()) {
+    const missing = (t.workspaces ?? []).filter((w) => !existing.includes(w));
+    if (missing.length > 0) {
+      warnings.push(
+        `spec.teammates[${i}].workspaces: ${missing.join(', ')} ${missing.length === 1 ? 'is not a workspace' : 'are not workspaces'} of account ${name} yet; ${t.email} reaches ${missing.length === 1 ? 'it' : 'them'} once created`,
+      );
+    }
+  }
+  if (count > plan.workspaceLimit) {
     warnings.push(
-      `account ${name} has ${count} workspaces, more than its plan allows (${plan.limit}); no new workspace can be created`,
+      `account ${name} has ${count} workspaces, more than ${describeLimit(plan)} allows; no new workspace can be created`,
     );
   }
   // Teammates the account already had hold their claims; only the new ones need reserving.
-  const before = new Set(
-    req.operation === 'UPDATE'
-      ? teammatesOf(AccountSpec.safeParse(ReviewedObject.safeParse(req.oldObject).data?.spec).data).keys()
-      : [],
-  );
+  const before = new Set(req.operation === 'UPDATE' ? teammatesOf(old).keys() : []);
   const claims = spec.teammates.flatMap((t) => {
     const email = canonicalEmail(t.email);
     return email.ok && !before.has(email.email)

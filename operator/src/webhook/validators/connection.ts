@@ -10,7 +10,7 @@ import {
   lineageWorkspaces,
   type ConnectionEntry,
 } from '../../domain/connections.js';
-import { roleOf } from '../../domain/teammates.js';
+import { outsideReach, roleOf } from '../../domain/teammates.js';
 import type { AdmissionRequest } from '../review.js';
 import type { WebhookView } from '../view.js';
 import { ReviewedObject, allowed, denied, reviewed, type Decision } from './decision.js';
@@ -33,6 +33,12 @@ export async function validateConnection(req: AdmissionRequest, view: WebhookVie
     const name = req.name ?? ReviewedObject.safeParse(req.oldObject).data?.metadata.name ?? '';
     if (system) return allowed();
     if (role === 'Member') return denied('deleting connections requires the Owner or Admin role');
+    const workspace = ConnectionSpec.safeParse(ReviewedObject.safeParse(req.oldObject).data?.spec).data
+      ?.workspace;
+    const limited =
+      workspace &&
+      outsideReach(accountSpec, req.userInfo.username, account, workspace, `deleting connection ${name}`);
+    if (limited) return denied(limited);
     const copies = copiesOf(name, view.connections(account));
     if (copies.length > 0) return denied(`${describeCopies(name, copies)}; delete them first`);
     return allowed();
@@ -50,6 +56,9 @@ export async function validateConnection(req: AdmissionRequest, view: WebhookVie
   }
   if (!system && role === 'Member')
     return denied('creating or changing connections requires the Owner or Admin role');
+  const action = `${req.operation === 'CREATE' ? 'creating' : 'changing'} connection ${name}`;
+  const limited = outsideReach(accountSpec, req.userInfo.username, account, spec.workspace, action);
+  if (limited) return denied(limited);
 
   if (req.operation === 'UPDATE') {
     const before = ConnectionSpec.safeParse(ReviewedObject.safeParse(req.oldObject).data?.spec);

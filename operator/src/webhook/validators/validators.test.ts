@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { resolvePlan } from '../../domain/plans.js';
 import type { AccountSpec } from '../../api/v1alpha1/account.js';
 import type { AdmissionRequest } from '../review.js';
 import type { WebhookView } from '../view.js';
@@ -21,22 +22,26 @@ function view(
     clients?: Map<string, string[]>;
     namespaces?: Record<string, Record<string, string>>;
     connections?: ConnectionEntry[];
+    /** Workspaces of acme that are being deleted. */
+    deleting?: string[];
+    /** Fields of the acme account that differ from the default one. */
+    acme?: Partial<AccountSpec>;
   } = {},
 ): WebhookView {
   const admitted: string[] = [];
   return {
-    account: async (name) => (name === 'acme' ? acme : undefined),
+    account: async (name) => (name === 'acme' ? { ...acme, ...state.acme } : undefined),
     workspaceExists: async (name, slug) => name === 'acme' && (state.workspaces ?? []).includes(slug),
+    workspaceCached: (name, slug) =>
+      name === 'acme' && (state.workspaces ?? []).includes(slug)
+        ? { deleting: (state.deleting ?? []).includes(slug) }
+        : undefined,
     workspaces: (name) => (name === 'acme' ? [...(state.workspaces ?? []), ...admitted] : []),
     admitWorkspace: (_, slug) => admitted.push(slug),
     workspacesLive: async (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
     clients: () => state.clients ?? new Map(),
     connections: (name) => (name === 'acme' ? (state.connections ?? []) : []),
-    plan: (name) => {
-      const limits: Record<string, number> = { starter: 1, growth: 5, scale: 25 };
-      const limit = name === undefined ? undefined : limits[name];
-      return limit === undefined ? { limit: 1, resolved: false } : { limit, resolved: true };
-    },
+    plan: (spec) => resolvePlan(spec, { starter: 1, growth: 5, scale: 25 }),
     namespaceLabels: async (name) => state.namespaces?.[name],
     isSystem: (user) => user === 'system:serviceaccount:kube-system:namespace-controller',
   };
@@ -88,6 +93,38 @@ describe('Workspace rules', () => {
     expect(last.warnings?.[0]).toMatch(/account acme now uses 5 of 5 workspaces of plan growth/);
   });
 
+  it('names the override Support set when the account is at its own limit, and warns in the same words', async () => {
+    const override = { workspaceLimit: 7 };
+    const full = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('eight') }),
+      view({ workspaces: ['a', 'b', 'c', 'd', 'e', 'f', 'g'], acme: override }),
+    );
+    expect(full).toMatchObject({
+      allowed: false,
+      message:
+        'account acme allows 7 workspaces, a limit set for it by Support in spec.workspaceLimit (plan growth alone allows 5); reach out to Support to increase the workspaces limit, or delete a workspace',
+    });
+    // Above the plan's 5, below the override: allowed.
+    const sixth = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('six') }),
+      view({ workspaces: ['a', 'b', 'c', 'd', 'e'], acme: override }),
+    );
+    expect(sixth).toMatchObject({ allowed: true, warnings: [] });
+    const last = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('seven') }),
+      view({ workspaces: ['a', 'b', 'c', 'd', 'e', 'f'], acme: override }),
+    );
+    expect(last.warnings).toEqual([
+      'account acme now uses 7 of 7 workspaces, the limit of 7 workspaces set by spec.workspaceLimit (plan growth allows 5); the next create will be rejected',
+    ]);
+    // An override below the plan holds too: Support can also lower it.
+    const lowered = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('two') }),
+      view({ workspaces: ['a'], acme: { workspaceLimit: 1 } }),
+    );
+    expect(lowered.message).toMatch(/^account acme allows 1 workspace, a limit set for it by Support/);
+  });
+
   it('requires the Owner or Admin role of teammates, and leaves other identities to RBAC', async () => {
     const asMember = await validate(
       request('Workspace', 'CREATE', { namespace: 'acme', object: ws('web'), user: 'MIA@acme.example' }),
@@ -111,6 +148,36 @@ describe('Workspace rules', () => {
         ).allowed,
       ).toBe(true);
     }
+  });
+
+  it('says "This slug is already taken" for a slug the account uses, before the plan is looked at', async () => {
+    const taken = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('web') }),
+      view({ workspaces: ['a', 'b', 'c', 'd', 'web'] }),
+    );
+    expect(taken).toMatchObject({
+      allowed: false,
+      message:
+        'metadata.name: This slug is already taken. Account acme already has a workspace web; slugs must be unique within an account, choose a different one',
+    });
+    const going = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('web') }),
+      view({ workspaces: ['web'], deleting: ['web'] }),
+    );
+    expect(going.message).toBe(
+      'metadata.name: This slug is already taken. Account acme already has a workspace web (it is being deleted; the slug is free once it is gone); slugs must be unique within an account, choose a different one',
+    );
+    // Another slug is free, and an update of the workspace itself is not a create.
+    const other = await validate(
+      request('Workspace', 'CREATE', { namespace: 'acme', object: ws('mobile') }),
+      view({ workspaces: ['web'] }),
+    );
+    expect(other.allowed).toBe(true);
+    const update = await validate(
+      request('Workspace', 'UPDATE', { namespace: 'acme', object: ws('web'), oldObject: ws('web') }),
+      view({ workspaces: ['web'] }),
+    );
+    expect(update.allowed).toBe(true);
   });
 
   it('says what the slug rule is', async () => {
@@ -255,6 +322,47 @@ describe('Account rules', () => {
     expect(v.message).toMatch(
       /spec.teammates\[3\].email: dana@contoso.example is a client of workspace contoso in account acme/,
     );
+  });
+
+  it('refuses a teammate who changes the workspace limit, and lets the platform team set it', async () => {
+    for (const [operation, oldObject, object] of [
+      ['UPDATE', account('acme'), account('acme', { workspaceLimit: 50 })],
+      ['UPDATE', account('acme', { workspaceLimit: 7 }), account('acme')],
+      ['CREATE', undefined, account('acme', { workspaceLimit: 50 })],
+    ] as const) {
+      for (const user of ['Olivia@acme.example', 'adam@acme.example', 'mia@acme.example']) {
+        const v = await validate(request('Account', operation, { object, oldObject, user }), view());
+        expect(v.allowed, `${operation} by ${user}`).toBe(false);
+        expect(v.message).toMatch(
+          /^spec.workspaceLimit: the workspace limit of account acme is set by Support \(the platform team that manages Accounts\); \S+ is a teammate \((Owner|Admin|Member)\) of the account and cannot change it/,
+        );
+      }
+      const platform = await validate(
+        request('Account', operation, { object, oldObject, user: 'platform-admin' }),
+        view(),
+      );
+      expect(platform.allowed).toBe(true);
+    }
+    // A teammate's other edits of an account that carries an override are not refused for it.
+    const rename = await validate(
+      request('Account', 'UPDATE', {
+        object: account('acme', { workspaceLimit: 7, displayName: 'Acme Inc' }),
+        oldObject: account('acme', { workspaceLimit: 7 }),
+        user: 'olivia@acme.example',
+      }),
+      view(),
+    );
+    expect(rename.allowed).toBe(true);
+  });
+
+  it('names the field and the rule of a bad workspace limit', async () => {
+    const v = await validate(
+      request('Account', 'UPDATE', { object: account('acme', { workspaceLimit: -1 }) }),
+      view(),
+    );
+    expect(v.allowed).toBe(false);
+    expect(v.message).toMatch(/spec.workspaceLimit/);
+    expect(v.message).toMatch(/>=0|at least 0|greater than or equal to 0/i);
   });
 
   it('refuses two teammates that are one person after normalisation', async () => {
@@ -470,6 +578,22 @@ describe('Connection rules', () => {
     });
   });
 
+  it('refuses a teammate limited to other workspaces', async () => {
+    const lena = { email: 'lena@acme.example', role: 'Admin' as const, workspaces: ['aa'] };
+    const limited = await validate(
+      request('Connection', 'CREATE', {
+        namespace: 'acme',
+        name: 'ads-d',
+        object: conn(copy('ads-d', 'dd', 'ads')),
+        user: lena.email,
+      }),
+      view({ connections: lineage, acme: { teammates: [...acme.teammates, lena] } }),
+    );
+    expect(limited.message).toMatch(
+      /^creating connection ads-d requires reaching workspace dd: lena@acme.example/,
+    );
+  });
+
   it('lets a copy wait for a source declared in the same apply', async () => {
     const early = await create(copy('late', 'dd', 'not-yet'));
     expect(early.allowed).toBe(true);
@@ -564,5 +688,169 @@ describe('Connection rules', () => {
       /^metadata\.labels: a reconnect changes only the data of Secret crm-creds/,
     );
     expect((await write('ads-creds', undefined, 'adam@acme.example')).allowed).toBe(true);
+  });
+});
+
+describe('teammates limited to chosen workspaces', () => {
+  const lena = 'Lena@Acme.example';
+  const limited: Partial<AccountSpec> = {
+    teammates: [...acme.teammates, { email: lena, role: 'Admin', workspaces: ['web'] }],
+  };
+  const state = { workspaces: ['web', 'mobile'], acme: limited };
+  const outside = (action: string, slug = 'mobile') =>
+    `${action} requires reaching workspace ${slug}: lena@acme.example is limited to workspace web of account acme (spec.teammates[].workspaces); ask a teammate who reaches it, or the platform team to add it to the list`;
+  const confirmed = (name: string) => ws(name, { displayName: 'C' }, { 'taskjuice.io/confirm-delete': name });
+  const inv = (workspace: string, email = 'dana@client.example') => ({
+    metadata: { name: `i-${workspace}`, namespace: 'acme' },
+    spec: { workspace, email },
+  });
+
+  it('create, change and delete only the workspaces of their list', async () => {
+    const as = { namespace: 'acme', user: 'lena@acme.example' };
+    const create = (slug: string) =>
+      validate(
+        request('Workspace', 'CREATE', { ...as, object: ws(slug) }),
+        view({ ...state, workspaces: [] }),
+      );
+    expect(await create('mobile')).toMatchObject({
+      allowed: false,
+      message: outside('creating workspace mobile'),
+    });
+    expect((await create('web')).allowed).toBe(true);
+
+    const update = (slug: string) =>
+      validate(request('Workspace', 'UPDATE', { ...as, object: ws(slug), oldObject: ws(slug) }), view(state));
+    expect(await update('mobile')).toMatchObject({
+      allowed: false,
+      message: outside('changing workspace mobile'),
+    });
+    expect((await update('web')).allowed).toBe(true);
+
+    const remove = (slug: string) =>
+      validate(
+        request('Workspace', 'DELETE', { ...as, name: slug, oldObject: confirmed(slug) }),
+        view(state),
+      );
+    expect(await remove('mobile')).toMatchObject({
+      allowed: false,
+      message: outside('deleting workspace mobile'),
+    });
+    expect((await remove('web')).allowed).toBe(true);
+    // Teammates without a list reach every workspace, as before.
+    const byAdam = await validate(
+      request('Workspace', 'DELETE', {
+        namespace: 'acme',
+        user: 'adam@acme.example',
+        name: 'mobile',
+        oldObject: confirmed('mobile'),
+      }),
+      view(state),
+    );
+    expect(byAdam.allowed).toBe(true);
+  });
+
+  it('invite clients into, change and delete the invitations of the workspaces of their list only', async () => {
+    const as = { namespace: 'acme', user: 'LENA@acme.example' };
+    const create = await validate(
+      request('ClientInvitation', 'CREATE', { ...as, object: inv('mobile') }),
+      view(state),
+    );
+    expect(create).toMatchObject({
+      allowed: false,
+      message: outside('inviting clients into workspace mobile'),
+    });
+    const ok = await validate(
+      request('ClientInvitation', 'CREATE', { ...as, object: inv('web') }),
+      view(state),
+    );
+    expect(ok).toMatchObject({
+      allowed: true,
+      claims: [{ email: 'dana@client.example', population: 'client' }],
+    });
+    const update = await validate(
+      request('ClientInvitation', 'UPDATE', { ...as, object: inv('mobile'), oldObject: inv('mobile') }),
+      view(state),
+    );
+    expect(update.message).toBe(outside('changing invitations of workspace mobile'));
+    const remove = await validate(
+      request('ClientInvitation', 'DELETE', { ...as, name: 'i-mobile', oldObject: inv('mobile') }),
+      view(state),
+    );
+    expect(remove.message).toBe(outside('deleting invitations of workspace mobile'));
+    expect(
+      (
+        await validate(
+          request('ClientInvitation', 'DELETE', { ...as, name: 'i-web', oldObject: inv('web') }),
+          view(state),
+        )
+      ).allowed,
+    ).toBe(true);
+  });
+
+  it('stay staff of the whole account: a limited teammate cannot be a client of a workspace outside its list', async () => {
+    const v = await validate(
+      request('ClientInvitation', 'CREATE', {
+        namespace: 'acme',
+        object: inv('mobile', 'lena@acme.example'),
+      }),
+      view(state),
+    );
+    expect(v).toMatchObject({
+      allowed: false,
+      message:
+        'spec.email: lena@acme.example is a teammate (Admin) of account acme; a teammate cannot also be a client of the same account (invite a different address for client access)',
+    });
+    // And the limited teammate is reserved as staff like any other.
+    const added = await validate(
+      request('Account', 'UPDATE', {
+        object: { metadata: { name: 'acme' }, spec: { ...acme, ...limited } },
+        oldObject: { metadata: { name: 'acme' }, spec: acme },
+      }),
+      view(state),
+    );
+    expect(added.claims).toEqual([{ account: 'acme', email: 'lena@acme.example', population: 'staff' }]);
+  });
+
+  it('warn about listed workspaces that do not exist yet, and name the field of a bad list', async () => {
+    const account = (teammates: AccountSpec['teammates']) => ({
+      metadata: { name: 'acme' },
+      spec: { ...acme, teammates },
+    });
+    const warned = await validate(
+      request('Account', 'UPDATE', {
+        object: account([...acme.teammates, { email: lena, role: 'Member', workspaces: ['web', 'later'] }]),
+        oldObject: account(acme.teammates),
+      }),
+      view({ workspaces: ['web'] }),
+    );
+    expect(warned.allowed).toBe(true);
+    expect(warned.warnings).toEqual([
+      'spec.teammates[3].workspaces: later is not a workspace of account acme yet; Lena@Acme.example reaches it once created',
+    ]);
+    for (const [workspaces, rule] of [
+      [['Not A Slug'], /spec\.teammates\[3\]\.workspaces\[0\]: a workspace slug must be 2 to 50 characters/],
+      [[], /spec\.teammates\[3\]\.workspaces: .*(>=1|at least 1|too small)/i],
+    ] as const) {
+      const v = await validate(
+        request('Account', 'UPDATE', {
+          object: account([...acme.teammates, { email: lena, role: 'Member', workspaces: [...workspaces] }]),
+        }),
+        view(),
+      );
+      expect(v.allowed).toBe(false);
+      expect(v.message).toMatch(rule);
+    }
+    const noFullOwner = await validate(
+      request('Account', 'CREATE', {
+        object: {
+          metadata: { name: 'newco' },
+          spec: { ...acme, teammates: [{ email: 'o@newco.example', role: 'Owner', workspaces: ['web'] }] },
+        },
+      }),
+      view(),
+    );
+    expect(noFullOwner.message).toMatch(
+      /at least one Owner must reach every workspace \(have no workspaces list\)/,
+    );
   });
 });

@@ -3,8 +3,9 @@ import { SLUG_PATTERN, SLUG_RULE, WorkspaceSpec } from '../../api/v1alpha1/works
 import type { AdmissionRequest } from '../review.js';
 import { type WebhookView } from '../view.js';
 import { ReviewedObject, allowed, reviewed, denied, plural, type Decision } from './decision.js';
-import { roleOf } from '../../domain/teammates.js';
 import { copiedElsewhere } from '../../domain/connections.js';
+import { describeLimit, type ResolvedPlan } from '../../domain/plans.js';
+import { outsideReach, roleOf } from '../../domain/teammates.js';
 
 const SLUG = new RegExp(SLUG_PATTERN);
 
@@ -22,6 +23,8 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
     const old = ReviewedObject.safeParse(req.oldObject);
     const name = req.name ?? old.data?.metadata.name ?? '';
     if (role === 'Member') return denied('deleting workspaces requires the Owner or Admin role');
+    const limited = outsideReach(spec, req.userInfo.username, account, name, `deleting workspace ${name}`);
+    if (limited) return denied(limited);
     const held = copiedElsewhere(name, view.connections(account));
     if (held) return denied(held);
     if (old.data?.metadata.annotations?.[Annotations.confirmDelete] !== name) {
@@ -49,7 +52,9 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
         `metadata.finalizers: ${WORKSPACE_FINALIZER} is removed by workspace-operator once the database schema, role and namespace of workspace ${obj.metadata.name} are gone; delete the Workspace (after confirming with the ${Annotations.confirmDelete} annotation) instead of removing the finalizer`,
       );
     }
-    return allowed();
+    const slug = obj.metadata.name;
+    const limited = outsideReach(spec, req.userInfo.username, account, slug, `changing workspace ${slug}`);
+    return limited ? denied(limited) : allowed();
   }
 
   const name = obj.metadata.name;
@@ -60,23 +65,39 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
     );
   }
   if (role === 'Member') return denied('creating workspaces requires the Owner or Admin role');
-
-  const plan = view.plan(spec.plan);
-  const count = view.workspaces(account).length;
-  if (count >= plan.limit) {
+  const limited = outsideReach(spec, req.userInfo.username, account, name, `creating workspace ${name}`);
+  if (limited) return denied(limited);
+  // Before the plan: a create of a slug already in use is a naming problem, whatever room the plan has left.
+  const taken = view.workspaceCached(account, name);
+  if (taken) {
     return denied(
-      plan.resolved
-        ? `plan ${spec.plan} allows ${plural(plan.limit, 'workspace')}; upgrade the plan or delete a workspace`
-        : `the plan of account ${account} is not resolved, so it allows 1 workspace; set spec.plan to a plan from the catalog or delete a workspace`,
+      `metadata.name: This slug is already taken. Account ${account} already has a workspace ${name}${taken.deleting ? ' (it is being deleted; the slug is free once it is gone)' : ''}; slugs must be unique within an account, choose a different one`,
     );
   }
+
+  const plan = view.plan(spec);
+  const limit = plan.workspaceLimit;
+  const count = view.workspaces(account).length;
+  if (count >= limit) return denied(planLimitMessage(account, plan));
   // Counted at once (nothing is awaited between the count and here), so concurrent creates see each other.
   if (req.dryRun !== true) view.admitWorkspace(account, name);
+  const of =
+    plan.source === 'Override'
+      ? `${plural(limit, 'workspace')}, ${describeLimit(plan)}`
+      : `${plural(limit, 'workspace')} of plan ${spec.plan ?? '(unresolved)'}`;
   const warnings =
-    count + 1 === plan.limit
-      ? [
-          `account ${account} now uses ${plan.limit} of ${plural(plan.limit, 'workspace')} of plan ${spec.plan ?? '(unresolved)'}; the next create will be rejected`,
-        ]
+    count + 1 === limit
+      ? [`account ${account} now uses ${limit} of ${of}; the next create will be rejected`]
       : [];
   return allowed(warnings);
+}
+
+/** The refusal at the limit, in the product's words: the plan's, or the override Support set and can raise again. */
+function planLimitMessage(account: string, plan: ResolvedPlan): string {
+  if (plan.source === 'Override') {
+    return `account ${account} allows ${plural(plan.workspaceLimit, 'workspace')}, a limit set for it by Support in spec.workspaceLimit (plan ${plan.name ?? '(none)'} alone allows ${plan.planLimit}); reach out to Support to increase the workspaces limit, or delete a workspace`;
+  }
+  return plan.resolved
+    ? `plan ${plan.name} allows ${plural(plan.workspaceLimit, 'workspace')}; upgrade the plan or delete a workspace`
+    : `the plan of account ${account} is not resolved, so it allows 1 workspace; set spec.plan to a plan from the catalog or delete a workspace`;
 }
