@@ -272,6 +272,12 @@ export class Database {
     await this.run(this.pool, 'ping', 'SELECT 1');
   }
 
+  /** The server's version as it reports it (`16.4 (Debian 16.4-1)`), which also proves it answers. */
+  async serverVersion(): Promise<string> {
+    const result = await this.run(this.pool, 'ping', 'SHOW server_version');
+    return String((result.rows[0] as { server_version?: unknown } | undefined)?.server_version ?? '');
+  }
+
   /**
    * Once per start: the operator's lock table; the NOLOGIN group role that holds CONNECT (granting CONNECT to each
    * tenant rewrites one catalog row per grant and slows with every tenant; membership in one group does not); the

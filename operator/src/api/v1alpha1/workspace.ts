@@ -74,6 +74,13 @@ export const WorkspaceStatus = z
       })
       .optional()
       .describe('The database objects of the workspace.'),
+    databaseServer: z
+      .string()
+      .max(253)
+      .optional()
+      .describe(
+        'The DatabaseServer the workspace was placed on (default: the configuration’s DATABASE_URL); it never changes by itself.',
+      ),
     binding: z
       .object({ name: z.string().max(253).describe('Name of the Secret with the credentials.') })
       .optional()
@@ -156,6 +163,13 @@ export const WorkspaceDefinition: KindDefinition = {
       type: 'string',
       jsonPath: '.status.clients',
       description: 'Emails of the accepted clients.',
+      priority: 1,
+    },
+    {
+      name: 'Server',
+      type: 'string',
+      jsonPath: '.status.databaseServer',
+      description: 'The PostgreSQL server it is placed on.',
       priority: 1,
     },
     READY_COLUMN,
