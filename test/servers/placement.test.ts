@@ -18,6 +18,7 @@ import {
   secretData,
   waitCondition,
   waitReady,
+  waitEvent,
   withWorkspaceConnection,
 } from '../support/fixtures.js';
 import { SHARD_LABEL, startOperator } from '../support/operator.js';
@@ -198,5 +199,113 @@ describe('several PostgreSQL servers', () => {
     await eventually('e2 dropped on server a', async () =>
       (await roleExists(a, eu, 'e2')) ? undefined : true,
     );
+  });
+
+  it('moves a workspace with a writer running: every committed row arrives, and the source copy goes', async () => {
+    await createWorkspace(api, shard, any, 'mv');
+    await waitReady(api, Resources.Workspace, any, 'mv');
+    // From wherever it was placed to the other server of the file.
+    const fromName = (await placedOn(any, 'mv'))?.databaseServer;
+    const [toName, fromDb, toDb] = fromName === serverA ? [serverB, a, b] : [serverA, b, a];
+    const ns = (await read(api, Resources.Workspace, any, 'mv'))?.status?.namespace ?? '';
+    await withWorkspaceConnection(await secretData(api, ns, 'database-credentials'), async (c) => {
+      await c.query('CREATE TABLE events (n integer PRIMARY KEY, at timestamptz DEFAULT now())');
+      await c.query('INSERT INTO events (n) SELECT g FROM generate_series(1, 5000) g');
+    });
+    // The client's writer: one row per transaction, through whatever its Secret says now.
+    let stop = false;
+    let next = 5001;
+    const committed: number[] = [];
+    const refused = new Set<string>();
+    const writer = (async () => {
+      while (!stop) {
+        try {
+          const c = new pg.Client({
+            connectionString: (await secretData(api, ns, 'database-credentials')).uri,
+          });
+          // The server ends this session when the move begins: that is an answer, not a crash of the test.
+          c.on('error', () => undefined);
+          try {
+            await c.connect();
+            while (!stop) {
+              await c.query('INSERT INTO events (n) VALUES ($1)', [next]);
+              committed.push(next++);
+            }
+          } finally {
+            await c.end().catch(() => undefined);
+          }
+        } catch (err) {
+          refused.add(String((err as Error).message).replace(/"[^"]*"/g, '"…"'));
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+    })();
+    await eventually('some writes before the move', async () => (committed.length > 20 ? true : undefined));
+    await api.mergePatch(
+      Resources.Workspace,
+      { namespace: any, name: 'mv' },
+      { metadata: { annotations: { 'taskjuice.io/move-to': toName } } },
+    );
+    await eventually(
+      'the move to finish',
+      async () => {
+        const s = (await placedOn(any, 'mv')) as { databaseServer?: string; move?: unknown } | undefined;
+        return s?.databaseServer === toName && s.move === undefined ? true : undefined;
+      },
+      90_000,
+    );
+    await eventually('writes again, on the target', async () => {
+      const before = committed.length;
+      await new Promise((r) => setTimeout(r, 200));
+      return committed.length > before ? true : undefined;
+    });
+    stop = true;
+    await writer;
+    const data = await secretData(api, ns, 'database-credentials');
+    expect(data.port).toBe(String(toDb.port));
+    const rows = await withWorkspaceConnection(data, (c) =>
+      c.query('SELECT count(*)::int AS n, max(n) AS top FROM events'),
+    );
+    // Every committed row is there, and no other: 5,000 before, and the writer's.
+    expect(rows.rows[0]).toEqual({ n: 5000 + committed.length, top: committed.at(-1) });
+    expect(await roleExists(fromDb, any, 'mv')).toBe(false);
+    expect(await roleExists(toDb, any, 'mv')).toBe(true);
+    // What the writer met meanwhile: the source refusing logins or ending its session, nothing else.
+    for (const message of refused) {
+      expect(message).toMatch(
+        /not permitted to log in|terminating connection|Connection terminated|connection error and is not queryable|ECONNRESET/,
+      );
+    }
+    await waitEvent(api, any, 'mv', 'Moved', 'Normal');
+  });
+
+  it('drains a server: every workspace on it moves elsewhere, a bounded number at a time', async () => {
+    await api.mergePatch(Resources.DatabaseServer, { name: serverA }, { spec: { capacity: 20 } });
+    const onB = async () =>
+      (await api.list(Resources.Workspace, { namespace: any })).items.filter(
+        (w) => (w as { status?: { databaseServer?: string } }).status?.databaseServer === serverB,
+      ).length;
+    expect(await onB()).toBeGreaterThanOrEqual(3);
+    await api.mergePatch(Resources.DatabaseServer, { name: serverB }, { spec: { state: 'Draining' } });
+    let most = 0;
+    await eventually(
+      'server b drained',
+      async () => {
+        const items = (await api.list(Resources.Workspace, { namespace: any })).items as {
+          status?: { databaseServer?: string; move?: unknown };
+        }[];
+        most = Math.max(most, items.filter((w) => w.status?.move).length);
+        return items.every((w) => w.status?.databaseServer === serverA && !w.status?.move) ? true : undefined;
+      },
+      120_000,
+      50,
+    );
+    expect(most).toBeLessThanOrEqual(2);
+    for (const slug of ['w1', 'w2', 'w3']) await waitReady(api, Resources.Workspace, any, slug);
+    await eventually('server b empty', async () => {
+      const s = (await read(api, Resources.DatabaseServer, undefined, serverB))?.status as
+        { workspaces?: number } | undefined;
+      return s?.workspaces === 0 ? true : undefined;
+    });
   });
 });

@@ -60,6 +60,9 @@ export const Reason = {
   /** A workspace that waits for a DatabaseServer with room, or for the one it is placed on to open. */
   NoDatabaseServer: 'NoDatabaseServer',
   DatabaseServerNotOpen: 'DatabaseServerNotOpen',
+  Moving: 'Moving',
+  MoveFailed: 'MoveFailed',
+  Moved: 'Moved',
   // DatabaseServer
   Reachable: 'Reachable',
   Unreachable: 'Unreachable',

@@ -23,6 +23,7 @@ import { copiedElsewhere } from '../../domain/connections.js';
 import { DEFAULT_SERVER } from '../../api/v1alpha1/databaseserver.js';
 import type { Server } from '../../db/servers.js';
 import { serverFor, serverOfDeleted } from './placement.js';
+import { Mover, moveTarget } from './move.js';
 import { OperatorError, errorMessage, isCode, terminal } from '../../errors.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
 import { Resources } from '../../kube/resources.js';
@@ -57,7 +58,10 @@ export class WorkspaceReconciler implements Reconciler {
 
   constructor(private readonly ctx: ControllerContext) {
     this.status = new StatusWriter(ctx.api, ctx.caches.workspaces, Resources.Workspace, ctx.now);
+    this.mover = new Mover(ctx, this.status);
   }
+
+  private readonly mover: Mover;
 
   /**
    * Workspaces that disappeared while they carried the finalizer, by key. The API server can remove an object whose
@@ -130,6 +134,17 @@ export class WorkspaceReconciler implements Reconciler {
         ])
       ).object;
       if (obj.status?.database === undefined) this.ctx.events.emit(obj, 'Normal', 'Placed', 'Place', message);
+    }
+    const target = moveTarget(this.ctx, placed, choice.server, accountObj);
+    if (placed.status?.move || (target && 'to' in target)) {
+      return this.mover.run(
+        placed,
+        place,
+        names,
+        choice.server,
+        target && 'to' in target ? target.to : undefined,
+        log,
+      );
     }
     await this.provision(placed, accountObj, place, names, choice.server, log);
   }
@@ -303,6 +318,9 @@ export class WorkspaceReconciler implements Reconciler {
       );
     }
     if (server) await dropDatabase(names, server);
+    // Deleted during a move: the target's copy goes too.
+    const moving = obj.status?.move && this.ctx.servers.get(obj.status.move.to);
+    if (moving && moving !== server) await dropDatabase(names, moving);
   }
 
   private async write(obj: WorkspaceObject, status: WorkspaceStatus, conditions: ConditionInput[]) {

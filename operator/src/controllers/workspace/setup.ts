@@ -76,7 +76,8 @@ export function setupWorkspace(mgr: SetupContext): Controller {
         .filter(
           (w) =>
             waitsForServer(w) ||
-            (w.status?.databaseServer === s.metadata.name && !isTrue(w.status?.conditions, Ready)),
+            (w.status?.databaseServer === s.metadata.name &&
+              (s.spec?.state === 'Draining' || !isTrue(w.status?.conditions, Ready))),
         )
         .map(keyOf),
     )
