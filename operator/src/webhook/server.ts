@@ -59,11 +59,13 @@ export async function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answ
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch {
+    deps.metrics?.webhookErrors.inc({ reason: 'bad_request' });
     return badRequest('the request body is not JSON');
   }
   const parsed = AdmissionReview.safeParse(json);
   if (!parsed.success) {
     const uid = uidOf(json);
+    deps.metrics?.webhookErrors.inc({ reason: uid ? 'malformed' : 'bad_request' });
     const message = `malformed AdmissionReview: ${describeIssues(parsed.error.issues.slice(0, 5), 'review')}`;
     return uid
       ? { status: 200, body: reviewResponse(uid, { allowed: false, message }) }
@@ -84,6 +86,7 @@ export async function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answ
       }
     }
   } catch (err) {
+    deps.metrics?.webhookErrors.inc({ reason: 'validation_failed' });
     deps.log.error(
       { uid: req.uid, kind: req.kind.kind, err: errorMessage(err) },
       'validation failed; denying',
