@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { METRIC_CATALOG } from './metrics-catalog.js';
 import { Metrics, resourceOfPath } from './metrics.js';
@@ -110,3 +113,18 @@ function metricLabels(m: Metrics, name: string): readonly string[] | undefined {
     { labelNames?: readonly string[] } | undefined;
   return metric?.labelNames;
 }
+
+describe('docs/metrics.md', () => {
+  it('lists every metric of the catalog with its labels', () => {
+    const doc = readFileSync(
+      join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'metrics.md'),
+      'utf8',
+    );
+    for (const [name, family] of Object.entries(METRIC_CATALOG)) {
+      const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\``));
+      expect(row, name).toBeDefined();
+      expect(row, name).toContain(` ${family.type} `);
+      for (const label of family.labels) expect(row, `${name} ${label}`).toContain(`\`${label}\``);
+    }
+  });
+});
