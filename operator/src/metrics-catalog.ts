@@ -16,6 +16,9 @@ export const METRIC_CATALOG: Readonly<Record<string, MetricFamily>> = {
   controller_runtime_reconcile_time_seconds: { type: 'histogram', labels: ['controller'] },
   controller_runtime_active_workers: { type: 'gauge', labels: ['controller'] },
   controller_runtime_max_concurrent_reconciles: { type: 'gauge', labels: ['controller'] },
+  controller_runtime_webhook_requests_total: { type: 'counter', labels: ['code', 'webhook'] },
+  controller_runtime_webhook_latency_seconds: { type: 'histogram', labels: ['webhook'] },
+  controller_runtime_webhook_requests_in_flight: { type: 'gauge', labels: ['webhook'] },
   // client-go's work queue, with controller-runtime's labels
   workqueue_depth: { type: 'gauge', labels: ['name', 'controller'] },
   workqueue_adds_total: { type: 'counter', labels: ['name', 'controller'] },

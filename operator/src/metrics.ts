@@ -234,6 +234,29 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** controller-runtime's webhook metrics, for dashboards made for Go webhooks; `webhook` is the path. */
+  readonly webhookResponses = new Counter({
+    name: 'controller_runtime_webhook_requests_total',
+    help: 'Total number of admission requests by HTTP status code.',
+    labelNames: ['code', 'webhook'] as const,
+    registers: [this.registry],
+  });
+
+  readonly webhookLatency = new Histogram({
+    name: 'controller_runtime_webhook_latency_seconds',
+    help: 'Histogram of the latency of processing admission requests.',
+    labelNames: ['webhook'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+
+  readonly webhookInFlight = new Gauge({
+    name: 'controller_runtime_webhook_requests_in_flight',
+    help: 'Current number of admission requests being served.',
+    labelNames: ['webhook'] as const,
+    registers: [this.registry],
+  });
+
   readonly webhookErrors = new Counter({
     name: 'workspace_operator_webhook_errors_total',
     help: 'Admission reviews answered without a decision on the object: bad_request (not a review, HTTP 400), malformed (a review that does not parse, denied) or validation_failed (a validator threw, denied).',

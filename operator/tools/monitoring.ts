@@ -275,6 +275,18 @@ export const DASHBOARD_ROWS: { title: string; panels: Panel[] }[] = [
           'p99',
         ],
       ]),
+      panel(
+        'HTTP answers',
+        'short',
+        "Per HTTP code (controller-runtime's metric), and requests being answered.",
+        [
+          [
+            `sum by (code) (rate(controller_runtime_webhook_requests_total${ns()}[$__rate_interval]))`,
+            '{{code}} per second',
+          ],
+          [`sum(controller_runtime_webhook_requests_in_flight${ns()})`, 'in flight'],
+        ],
+      ),
       panel('Review errors', 'ops', 'Per reason.', [
         [
           `sum by (reason) (rate(workspace_operator_webhook_errors_total${ns()}[$__rate_interval]))`,

@@ -5,7 +5,8 @@ import { METRIC_CATALOG, seriesOf } from '../../operator/src/metrics-catalog.js'
 import type { Operator } from '../../operator/src/operator.js';
 import { adminApi, eventually, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, waitCondition, waitReady } from '../support/fixtures.js';
-import { SHARD_LABEL, startOperator } from '../support/operator.js';
+import { SHARD_LABEL } from '../support/operator.js';
+import { startOperatorWithWebhook } from '../support/webhook.js';
 
 /** One sample of the text exposition format. */
 interface Sample {
@@ -35,8 +36,8 @@ function parseExposition(text: string): { types: Map<string, string>; samples: S
 
 let api: Api;
 let operator: Operator;
+let stop: () => Promise<void> = async () => {};
 const shard = uniqueName('metrics');
-const leaseNs = uniqueName('lease');
 const account = `${shard}-acme`;
 let scraped: ReturnType<typeof parseExposition>;
 
@@ -47,9 +48,9 @@ const values = (name: string, match: Record<string, string> = {}) =>
 
 beforeAll(async () => {
   api = await adminApi();
-  await api.create(Resources.Namespace, { metadata: { name: leaseNs } });
-  // No SMTP and no INVITATION_LINKS_IN_LOG: an invitation cannot be sent, which the mail metrics must show.
-  ({ operator } = await startOperator({ shard, leaseNamespace: leaseNs }));
+  // The webhook registered for the account, so that its objects' creates are reviewed. No SMTP and no
+  // INVITATION_LINKS_IN_LOG: an invitation cannot be sent, which the mail metrics must show.
+  ({ operator, stop } = await startOperatorWithWebhook({ api, shard, accounts: [account] }));
   await createAccount(api, shard, account);
   await waitReady(api, Resources.Account, undefined, account);
   await createWorkspace(api, shard, account, 'web');
@@ -74,8 +75,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await operator?.stop();
-  await api.delete(Resources.Namespace, { name: leaseNs });
+  await stop();
   api.client.close();
 });
 
@@ -155,6 +155,19 @@ describe("a running operator's /metrics", () => {
     expect(terminal).toBeGreaterThan(0);
     expect(failures).toBeGreaterThanOrEqual(terminal);
     expect(values('workspace_operator_invitation_mails_sent_total')).toEqual([0]);
+  });
+
+  it("answers admission reviews under controller-runtime's webhook metrics too", () => {
+    expect(
+      values('controller_runtime_webhook_requests_total', { webhook: '/validate', code: '200' })[0],
+    ).toBeGreaterThan(0);
+    expect(
+      values('controller_runtime_webhook_latency_seconds_count', { webhook: '/validate' })[0],
+    ).toBeGreaterThan(0);
+    expect(values('controller_runtime_webhook_requests_in_flight', { webhook: '/validate' })).toEqual([0]);
+    expect(
+      values('workspace_operator_webhook_requests_total', { kind: 'Workspace', allowed: 'true' })[0],
+    ).toBeGreaterThan(0);
   });
 
   it('reports the database up, its pool, a provisioned workspace and the webhook certificate expiry', () => {

@@ -124,9 +124,18 @@ export class WebhookServer {
           methods: ['POST'],
           handler: async (_req, res, body) => {
             const started = performance.now();
-            const answer = await answerReview(body, deps);
-            deps.metrics?.webhookSeconds.observe((performance.now() - started) / 1000);
-            send(res, answer);
+            const webhook = { webhook: '/validate' };
+            deps.metrics?.webhookInFlight.inc(webhook);
+            try {
+              const answer = await answerReview(body, deps);
+              const seconds = (performance.now() - started) / 1000;
+              deps.metrics?.webhookSeconds.observe(seconds);
+              deps.metrics?.webhookLatency.observe(webhook, seconds);
+              deps.metrics?.webhookResponses.inc({ ...webhook, code: String(answer.status) });
+              send(res, answer);
+            } finally {
+              deps.metrics?.webhookInFlight.dec(webhook);
+            }
           },
         },
       },
