@@ -17,7 +17,15 @@ const LAYERS: { name: string; holds: (path: string) => boolean }[] = [
     name: 'base',
     holds: (p) =>
       p.startsWith('api/') ||
-      ['config.ts', 'errors.ts', 'log.ts', 'metrics.ts', 'policies.ts', 'rbac.ts'].includes(p),
+      [
+        'config.ts',
+        'errors.ts',
+        'log.ts',
+        'metrics.ts',
+        'metrics-catalog.ts',
+        'policies.ts',
+        'rbac.ts',
+      ].includes(p),
   },
 ];
 

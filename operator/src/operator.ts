@@ -15,6 +15,7 @@ import { sleep } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import { DatabaseHealth, serveHealth } from './manager/health.js';
 import { DriftChecks } from './manager/drift.js';
+import { ProvisioningTimer, kindSources } from './manager/kind-metrics.js';
 import { Serving } from './manager/serving.js';
 import { buildShared, type SharedOptions } from './manager/shared.js';
 import type { Metrics } from './metrics.js';
@@ -56,7 +57,9 @@ export class Operator {
     // Every informer, sleep and watch listens on the one stop signal.
     setMaxListeners(0, this.abort.signal);
     this.shared = buildShared({ ...opts, fence: () => this.lapsedLeadership() });
-    this.database = new DatabaseHealth(this.shared.db, this.shared.inventory, log);
+    this.database = new DatabaseHealth(this.shared.db, this.shared.inventory, log, this.metrics);
+    this.metrics.countFrom(kindSources(this.caches));
+    new ProvisioningTimer(this.metrics, () => this.isLeader).watch(this.caches.workspaces);
     this.drift = new DriftChecks(this.shared.servers, {
       intervalMs: config.database.driftCheckIntervalMs,
       isLeader: () => this.isLeader,
@@ -91,6 +94,7 @@ export class Operator {
           log: log.child({ component: 'leader-election' }),
         })
       : undefined;
+    if (this.leader) this.metrics.trackLeader(config.leaderElection.name, () => this.isLeader);
   }
 
   /**

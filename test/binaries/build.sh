@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the test and development binaries (etcd, kube-apiserver, kube-controller-manager, kubectl, helm) from
-# their published Go modules, once. Each set lands in a cache folder outside the clone, keyed by its version and
+# Builds the test and development binaries (etcd, kube-apiserver, kube-controller-manager, kubectl, helm; promtool
+# only when named) from their published Go modules, once. Each set lands in a cache folder outside the clone, keyed by its version and
 # by a hash of its go.mod and go.sum, so later runs (and fresh clones on the same machine) reuse it.
 #
 #   WSOP_BIN_CACHE   where built binaries are kept (default ~/.cache/workspace-operator/bin)
@@ -88,4 +88,10 @@ fi
 if { [ "$want" = all ] || [ "$want" = helm ]; } && [ -f "$here/helm/go.mod" ]; then
   v=$(module_version "$here/helm" helm.sh/helm/v3)
   build helm "$here/helm" "-s -w -X helm.sh/helm/v3/internal/version.version=$v" "$v" - helm.sh/helm/v3/cmd/helm
+fi
+
+# promtool only when asked for (the chart's alerting rule tests ask): it is not needed to run the platform.
+if [ "$want" = promtool ] && [ -f "$here/promtool/go.mod" ]; then
+  v=$(module_version "$here/promtool" github.com/prometheus/prometheus)
+  build promtool "$here/promtool" "-s -w" "$v" - github.com/prometheus/prometheus/cmd/promtool
 fi

@@ -47,9 +47,18 @@ describe('a Member filling the operator caches', () => {
     const namespace = workspaceNamespace(account, 'web');
     const before = cachedBytes(operator, namespace);
     const writes = async () =>
-      (await operator.metrics.total('rest_client_requests_total', { resource: 'secrets', verb: 'apply' })) +
-      (await operator.metrics.total('rest_client_requests_total', { resource: 'secrets', verb: 'patch' })) +
-      (await operator.metrics.total('rest_client_requests_total', { resource: 'secrets', verb: 'update' }));
+      (await operator.metrics.total('workspace_operator_api_requests_total', {
+        resource: 'secrets',
+        verb: 'apply',
+      })) +
+      (await operator.metrics.total('workspace_operator_api_requests_total', {
+        resource: 'secrets',
+        verb: 'patch',
+      })) +
+      (await operator.metrics.total('workspace_operator_api_requests_total', {
+        resource: 'secrets',
+        verb: 'update',
+      }));
     const writesBefore = await writes();
     const mia = new Api(await api.client.as({ user: member, groups: ['system:authenticated'] }));
     try {

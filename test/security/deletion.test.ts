@@ -138,7 +138,7 @@ describe('deleting a workspace', () => {
     // Whatever a reconcile had begun when its Workspace went, it finished or undid; give late work time to act.
     await eventually('the operator to settle', async () =>
       (await guardedOperator.metrics.total('workqueue_depth')) +
-        (await guardedOperator.metrics.total('workqueue_unfinished_work')) ===
+        (await guardedOperator.metrics.total('controller_runtime_active_workers')) ===
       0
         ? true
         : undefined,

@@ -29,7 +29,7 @@ export interface Manifest {
   [key: string]: unknown;
 }
 
-async function binary(set: 'helm' | 'kube', name: string): Promise<string> {
+async function binary(set: 'helm' | 'kube' | 'promtool', name: string): Promise<string> {
   const dir = (await binaryDirs(set))[set];
   if (!dir) throw new Error(`test/binaries/build.sh did not report the ${set} folder`);
   return join(dir, name);
@@ -41,6 +41,9 @@ let kubectlPath: Promise<string> | undefined;
 /** helm v3 and kubectl, built once from their Go modules (test/binaries). */
 export const helmBinary = (): Promise<string> => (helmPath ??= binary('helm', 'helm'));
 export const kubectlBinary = (): Promise<string> => (kubectlPath ??= binary('kube', 'kubectl'));
+let promtoolPath: Promise<string> | undefined;
+/** Prometheus's promtool, built once from its Go module (test/binaries/promtool), for the alerting rule tests. */
+export const promtoolBinary = (): Promise<string> => (promtoolPath ??= binary('promtool', 'promtool'));
 
 export function parseManifests(text: string): Manifest[] {
   return parseAllDocuments(text)

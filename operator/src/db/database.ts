@@ -140,6 +140,12 @@ export class Database {
     this.pool.on('connect', (client) => {
       client.on('error', (err) => opts.log.debug({ err: errorMessage(err) }, 'PostgreSQL connection failed'));
     });
+    opts.metrics.trackPool(() => ({
+      total: this.pool.totalCount,
+      idle: this.pool.idleCount,
+      waiting: this.pool.waitingCount,
+      max: opts.poolSize,
+    }));
   }
 
   async close(): Promise<void> {

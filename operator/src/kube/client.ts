@@ -29,8 +29,18 @@ export interface Impersonation {
   groups?: string[];
 }
 
-/** Sees every request: its verb, HTTP status (0 when none came), duration and path. */
-export type RequestObserver = (verb: Verb, status: number, seconds: number, path: string) => void;
+/**
+ * Sees every request: its verb, HTTP status (0 when none came), duration and path, then its HTTP method and the
+ * API server's host:port (client-go's labels).
+ */
+export type RequestObserver = (
+  verb: Verb,
+  status: number,
+  seconds: number,
+  path: string,
+  method: RequestOptions['method'],
+  host: string,
+) => void;
 
 export interface KubeClientOptions {
   /** Requests are made as this user (the `Impersonate-User` header); the caller needs `impersonate` rights. */
@@ -270,7 +280,7 @@ export class KubeClient {
       return body;
     } finally {
       const seconds = (performance.now() - started) / 1000;
-      for (const o of this.observers) o(verb, status, seconds, opts.path);
+      for (const o of this.observers) o(verb, status, seconds, opts.path, opts.method, this.server.host);
     }
   }
 
@@ -288,7 +298,8 @@ export class KubeClient {
     const started = performance.now();
     const { res } = await this.open({ ...opts, verb: 'watch' }, idleTimeoutMs, signal);
     const status = res.statusCode ?? 0;
-    for (const o of this.observers) o('watch', status, (performance.now() - started) / 1000, opts.path);
+    const seconds = (performance.now() - started) / 1000;
+    for (const o of this.observers) o('watch', status, seconds, opts.path, opts.method, this.server.host);
     if (status >= 200 && status < 300) onOpen?.();
     if (status < 200 || status >= 300) {
       const chunks: Buffer[] = [];

@@ -41,7 +41,22 @@ export class Controller {
     private readonly reconciler: Reconciler,
     private readonly opts: ControllerOptions,
   ) {
-    this.queue = new WorkQueue(reconciler.name, opts.rateLimits);
+    const name = reconciler.name;
+    const queue: WorkQueue = new WorkQueue(
+      name,
+      opts.rateLimits,
+      undefined,
+      opts.metrics.trackQueue({
+        name,
+        get depth() {
+          return queue.depth;
+        },
+        unfinishedWorkSeconds: () => queue.unfinishedWorkSeconds(),
+        longestRunningProcessorSeconds: () => queue.longestRunningProcessorSeconds(),
+      }),
+    );
+    this.queue = queue;
+    opts.metrics.trackController({ name, workers: opts.workers, activeWorkers: () => queue.inFlight });
   }
 
   get name(): string {
@@ -61,7 +76,6 @@ export class Controller {
 
   enqueue = (key: string): void => {
     this.queue.add(key);
-    this.opts.metrics.queueDepth.set({ name: this.name }, this.queue.depth);
   };
 
   /** Enqueues the key after a delay; the events of that delay merge into one reconcile. */
@@ -88,8 +102,6 @@ export class Controller {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
-      metrics.queueDepth.set({ name: this.name }, this.queue.depth);
-      metrics.queueInFlight.set({ name: this.name }, this.queue.inFlight);
       const log = this.opts.log.child({
         controller: this.name,
         key,
@@ -109,6 +121,7 @@ export class Controller {
         metrics.reconcileErrors.inc({ controller: this.name });
         if (isCode(err, 'Terminal')) {
           this.queue.forget(key);
+          metrics.terminalErrors.inc({ controller: this.name });
           metrics.reconciles.inc({ controller: this.name, result: 'error' });
           log.info(
             { reason: errorMessage(err) },
@@ -124,8 +137,6 @@ export class Controller {
       } finally {
         metrics.reconcileSeconds.observe({ controller: this.name }, (performance.now() - started) / 1000);
         this.queue.done(key);
-        metrics.queueInFlight.set({ name: this.name }, this.queue.inFlight);
-        metrics.queueDepth.set({ name: this.name }, this.queue.depth);
       }
     }
   }

@@ -147,3 +147,77 @@ describe('WorkQueue', () => {
     );
   });
 });
+
+describe("WorkQueue's metrics, client-go's", () => {
+  function observed() {
+    const seen = { adds: 0, retries: 0, waited: [] as number[], worked: [] as number[] };
+    return {
+      seen,
+      observer: {
+        add: () => seen.adds++,
+        retry: () => seen.retries++,
+        waited: (s: number) => seen.waited.push(s),
+        worked: (s: number) => seen.worked.push(s),
+      },
+    };
+  }
+
+  it('counts an add once however often a waiting key is added, and times its wait and its work on the clock', async () => {
+    const clock = manualClock();
+    const { seen, observer } = observed();
+    const q = new WorkQueue('t', undefined, clock, observer);
+    q.add('a');
+    clock.advance(250);
+    q.add('a');
+    expect(seen.adds).toBe(1);
+    clock.advance(750);
+    expect(await q.get()).toBe('a');
+    expect(seen.waited).toEqual([1]);
+    clock.advance(2_000);
+    expect(q.unfinishedWorkSeconds()).toBe(2);
+    expect(q.longestRunningProcessorSeconds()).toBe(2);
+    q.done('a');
+    expect(seen.worked).toEqual([2]);
+    expect(q.unfinishedWorkSeconds()).toBe(0);
+  });
+
+  it('counts an add made during processing once, and queues it after done without counting it again', async () => {
+    const clock = manualClock();
+    const { seen, observer } = observed();
+    const q = new WorkQueue('t', undefined, clock, observer);
+    q.add('a');
+    await q.get();
+    q.add('a');
+    clock.advance(1_000);
+    q.done('a');
+    expect(seen.adds).toBe(2);
+    expect(q.depth).toBe(1);
+    expect(await q.get()).toBe('a');
+    expect(seen.waited).toEqual([0, 1]);
+  });
+
+  it('sums unfinished work over the keys in processing, and names the longest', async () => {
+    const clock = manualClock();
+    const q = new WorkQueue('t', undefined, clock);
+    q.add('a');
+    q.add('b');
+    await q.get();
+    clock.advance(3_000);
+    await q.get();
+    clock.advance(1_000);
+    expect(q.unfinishedWorkSeconds()).toBe(5);
+    expect(q.longestRunningProcessorSeconds()).toBe(4);
+  });
+
+  it('counts every delayed add as a retry: backoffs and requeue-afters', () => {
+    const clock = manualClock();
+    const { seen, observer } = observed();
+    const q = new WorkQueue('t', undefined, clock, observer);
+    q.addRateLimited('a');
+    q.addAfter('b', 1_000);
+    expect(seen.retries).toBe(2);
+    expect(seen.adds).toBe(0);
+    clock.advance(1_000);
+    expect(seen.adds).toBe(2);
+  });
+});

@@ -38,6 +38,16 @@ export const realClock: Clock = {
   },
 };
 
+/** What the queue reports, as client-go's queue metrics do (metrics.ts turns it into workqueue_*). */
+export interface QueueObserver {
+  add(): void;
+  retry(): void;
+  waited(seconds: number): void;
+  worked(seconds: number): void;
+}
+
+const unobserved: QueueObserver = { add() {}, retry() {}, waited() {}, worked() {} };
+
 export class WorkQueue {
   private readonly order: string[] = [];
   private head = 0;
@@ -46,6 +56,9 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly timers = new Map<string, { at: number; cancel(): void }>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
+  /** When each waiting key was added, and when each key in processing was taken (clock milliseconds). */
+  private readonly addedAt = new Map<string, number>();
+  private readonly takenAt = new Map<string, number>();
   private tokens: number;
   private tokensAt: number;
   private closed = false;
@@ -54,6 +67,7 @@ export class WorkQueue {
     readonly name: string,
     private readonly limits: RateLimits = DEFAULT_RATE_LIMITS,
     private readonly clock: Clock = realClock,
+    private readonly observer: QueueObserver = unobserved,
   ) {
     this.tokens = limits.burst;
     this.tokensAt = clock.now();
@@ -68,21 +82,58 @@ export class WorkQueue {
     return this.processing.size;
   }
 
+  /** Seconds the keys being processed now have been held, summed (client-go's unfinished work). */
+  unfinishedWorkSeconds(): number {
+    const now = this.clock.now();
+    let total = 0;
+    for (const at of this.takenAt.values()) total += now - at;
+    return total / 1000;
+  }
+
+  /** Seconds the longest-held key being processed now has been held. */
+  longestRunningProcessorSeconds(): number {
+    const now = this.clock.now();
+    let longest = 0;
+    for (const at of this.takenAt.values()) longest = Math.max(longest, now - at);
+    return longest / 1000;
+  }
+
   add(key: string): void {
     if (this.closed || this.dirty.has(key)) return;
+    this.observer.add();
+    if (!this.addedAt.has(key)) this.addedAt.set(key, this.clock.now());
     this.dirty.add(key);
     if (this.processing.has(key)) return;
+    this.push(key);
+  }
+
+  /** A dirty key that nobody processes goes to a waiting worker, or into the line. */
+  private push(key: string): void {
     const waiter = this.waiters.shift();
     if (waiter) {
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.take(key);
       waiter(key);
     } else this.order.push(key);
+  }
+
+  /** A worker takes the key: it stops waiting and starts being processed. */
+  private take(key: string): void {
+    this.processing.add(key);
+    const now = this.clock.now();
+    const added = this.addedAt.get(key);
+    if (added !== undefined) {
+      this.observer.waited((now - added) / 1000);
+      this.addedAt.delete(key);
+    }
+    this.takenAt.set(key, now);
   }
 
   /** Adds the key after a delay; an earlier pending delay for the same key wins. */
   addAfter(key: string, delayMs: number): void {
     if (this.closed) return;
+    // client-go counts every delayed add as a retry (a requeueAfter too).
+    this.observer.retry();
     if (delayMs <= 0) return this.add(key);
     const at = this.clock.now() + delayMs;
     const pending = this.timers.get(key);
@@ -146,7 +197,7 @@ export class WorkQueue {
         this.head = 0;
       }
       this.dirty.delete(key);
-      this.processing.add(key);
+      this.take(key);
       return Promise.resolve(key);
     }
     if (this.closed) return Promise.resolve(undefined);
@@ -155,11 +206,14 @@ export class WorkQueue {
 
   /** Marks the key finished; if it was added meanwhile it goes back into the queue. */
   done(key: string): void {
-    this.processing.delete(key);
-    if (this.dirty.has(key)) {
-      this.dirty.delete(key);
-      this.add(key);
+    const taken = this.takenAt.get(key);
+    if (taken !== undefined) {
+      this.observer.worked((this.clock.now() - taken) / 1000);
+      this.takenAt.delete(key);
     }
+    this.processing.delete(key);
+    // Added while it was processed: counted then, queued now.
+    if (this.dirty.has(key) && !this.closed) this.push(key);
   }
 
   /** Stops handing out new keys; workers waiting in get() receive undefined. */

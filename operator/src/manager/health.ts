@@ -16,7 +16,7 @@ const RETRY_MS = 2_000;
  * every two seconds.
  */
 export class DatabaseHealth {
-  private healthy = false;
+  private known = false;
   private lastProbe = 0;
   /** Why the database set-up is refused, for /readyz. */
   problem: string | undefined;
@@ -25,7 +25,18 @@ export class DatabaseHealth {
     private readonly db: Database,
     private readonly inventory: TenantInventory,
     private readonly log: Logger,
+    private readonly metrics?: Metrics,
   ) {}
+
+  private get healthy(): boolean {
+    return this.known;
+  }
+
+  /** What the operator last learned of PostgreSQL, also for workspace_operator_database_up. */
+  private set healthy(up: boolean) {
+    this.known = up;
+    this.metrics?.databaseUp.set(up ? 1 : 0);
+  }
 
   /** The reconciler, reporting what its passes learn of the database. */
   track(reconciler: Reconciler): Reconciler {

@@ -8,7 +8,12 @@ import type { EventRecorder } from '../kube/events.js';
 import { sleep } from '../kube/informer.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import { FileCertificates, SelfSignedCertificates, type CertificateSource } from '../tls/certs.js';
+import {
+  FileCertificates,
+  SelfSignedCertificates,
+  expiresAtSeconds,
+  type CertificateSource,
+} from '../tls/certs.js';
 import { Webhook } from '../webhook/index.js';
 
 const RETRY_MS = 2_000;
@@ -80,6 +85,8 @@ export class Serving {
     const claims = new Claims(api, config.namespace);
     const webhook = await Webhook.start({ ...opts, claims }, () => certificates.current());
     const material = await certificates.current();
+    const expiry = opts.metrics.webhookCertificateExpiry;
+    expiry.set(expiresAtSeconds(material.certificate));
     const accept = await AcceptEndpoint.start({ ...opts, claims }, material).catch(async (err: unknown) => {
       await webhook.stop();
       throw err;
@@ -87,6 +94,7 @@ export class Serving {
     certificates.on((m) => {
       webhook.reload(m);
       accept.reload(m);
+      expiry.set(expiresAtSeconds(m.certificate));
     });
     void certificates.run(signal);
     if (certificates instanceof SelfSignedCertificates) {

@@ -43,6 +43,15 @@ const unb64 = (s: string) => Buffer.from(s, 'base64').toString('utf8');
 const validTo = (pem: string) => new Date(new X509Certificate(pem).validTo).getTime();
 const validFrom = (pem: string) => new Date(new X509Certificate(pem).validFrom).getTime();
 
+/** When the first certificate of a PEM chain (the leaf) expires, in seconds since the epoch (NaN: unreadable). */
+export function expiresAtSeconds(pem: string): number {
+  try {
+    return Math.floor(validTo(pem) / 1000);
+  } catch {
+    return Number.NaN;
+  }
+}
+
 /** Every certificate in a PEM bundle. */
 function splitBundle(bundle: string): string[] {
   return bundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g) ?? [];

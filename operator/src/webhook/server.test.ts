@@ -66,4 +66,28 @@ describe('answerReview metrics', () => {
     expect(series?.length).toBeLessThanOrEqual(8);
     expect(new Set(series?.map((v) => v.labels.kind))).toEqual(new Set(['other']));
   });
+
+  it('counts what it could not decide on by reason: not JSON, a malformed review, a validator that threw', async () => {
+    const metrics = new Metrics();
+    // A view whose every read fails, as when the caches cannot answer.
+    const broken = new Proxy(view, {
+      get: () => () => {
+        throw new Error('cache unavailable');
+      },
+    });
+    const deps = {
+      view: broken,
+      claims: { reserve: async () => ({ ok: true as const }) },
+      log: createLogger('silent'),
+      metrics,
+    };
+    await answerReview(Buffer.from('not json'), deps);
+    await answerReview(Buffer.from(JSON.stringify({ request: { uid: 'u1' } })), deps);
+    const denied = await answerReview(review(0, 'Workspace'), deps);
+    const errors = (reason: string) => metrics.total('workspace_operator_webhook_errors_total', { reason });
+    expect(await errors('bad_request')).toBe(1);
+    expect(await errors('malformed')).toBe(1);
+    expect(await errors('validation_failed')).toBe(1);
+    expect(JSON.stringify(denied.body)).toContain('could not validate the request');
+  });
 });

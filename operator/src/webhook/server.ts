@@ -59,11 +59,13 @@ export async function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answ
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch {
+    deps.metrics?.webhookErrors.inc({ reason: 'bad_request' });
     return badRequest('the request body is not JSON');
   }
   const parsed = AdmissionReview.safeParse(json);
   if (!parsed.success) {
     const uid = uidOf(json);
+    deps.metrics?.webhookErrors.inc({ reason: uid ? 'malformed' : 'bad_request' });
     const message = `malformed AdmissionReview: ${describeIssues(parsed.error.issues.slice(0, 5), 'review')}`;
     return uid
       ? { status: 200, body: reviewResponse(uid, { allowed: false, message }) }
@@ -84,6 +86,7 @@ export async function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answ
       }
     }
   } catch (err) {
+    deps.metrics?.webhookErrors.inc({ reason: 'validation_failed' });
     deps.log.error(
       { uid: req.uid, kind: req.kind.kind, err: errorMessage(err) },
       'validation failed; denying',
@@ -121,9 +124,18 @@ export class WebhookServer {
           methods: ['POST'],
           handler: async (_req, res, body) => {
             const started = performance.now();
-            const answer = await answerReview(body, deps);
-            deps.metrics?.webhookSeconds.observe((performance.now() - started) / 1000);
-            send(res, answer);
+            const webhook = { webhook: '/validate' };
+            deps.metrics?.webhookInFlight.inc(webhook);
+            try {
+              const answer = await answerReview(body, deps);
+              const seconds = (performance.now() - started) / 1000;
+              deps.metrics?.webhookSeconds.observe(seconds);
+              deps.metrics?.webhookLatency.observe(webhook, seconds);
+              deps.metrics?.webhookResponses.inc({ ...webhook, code: String(answer.status) });
+              send(res, answer);
+            } finally {
+              deps.metrics?.webhookInFlight.dec(webhook);
+            }
           },
         },
       },

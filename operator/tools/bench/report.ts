@@ -49,26 +49,26 @@ function perWorkspace(map: Map<string, number>, n: number): string {
 }
 
 function requestLines(out: string[], counts: Sample[], n: number, who: string): void {
-  const requests = total(counts, 'rest_client_requests_total', notWatch);
-  const writes = total(counts, 'rest_client_requests_total', isWrite);
+  const requests = total(counts, 'workspace_operator_api_requests_total', notWatch);
+  const writes = total(counts, 'workspace_operator_api_requests_total', isWrite);
   out.push(row(`${who}: API requests per workspace (no watches)`, fixed(requests / n)));
   out.push(
-    `      by verb:     ${perWorkspace(byLabel(counts, 'rest_client_requests_total', 'verb', notWatch), n)}`,
+    `      by verb:     ${perWorkspace(byLabel(counts, 'workspace_operator_api_requests_total', 'verb', notWatch), n)}`,
   );
   out.push(
-    `      by resource: ${perWorkspace(byLabel(counts, 'rest_client_requests_total', 'resource', notWatch), n)}`,
+    `      by resource: ${perWorkspace(byLabel(counts, 'workspace_operator_api_requests_total', 'resource', notWatch), n)}`,
   );
   out.push(row(`${who}: API writes per workspace`, fixed(writes / n)));
   const failed = byLabel(
     counts,
-    'rest_client_requests_total',
+    'workspace_operator_api_requests_total',
     'code',
     (l) => notWatch(l) && !/^2/.test(l.code ?? ''),
   );
   if ([...failed.values()].some((v) => v > 0)) {
     const byResource = byLabel(
       counts,
-      'rest_client_requests_total',
+      'workspace_operator_api_requests_total',
       'resource',
       (l) => notWatch(l) && !/^2/.test(l.code ?? ''),
     );
@@ -193,11 +193,15 @@ export function printReport(f: BenchFigures): void {
         ),
       );
   }
-  const verbs = byLabel(f.counts, 'rest_client_request_duration_seconds_count', 'verb', notWatch);
+  const verbs = byLabel(f.counts, 'workspace_operator_api_request_duration_seconds_count', 'verb', notWatch);
   const latencyByVerb = [...verbs.entries()]
     .filter(([, c]) => c > 0)
     .map(([verb, c]) => {
-      const s = total(f.counts, 'rest_client_request_duration_seconds_sum', (l) => l.verb === verb);
+      const s = total(
+        f.counts,
+        'workspace_operator_api_request_duration_seconds_sum',
+        (l) => l.verb === verb,
+      );
       return `${verb} ${ms((1000 * s) / c)}`;
     });
   out.push(row('  operator API request latency (mean)', '', latencyByVerb.join(', ')));
@@ -244,17 +248,17 @@ export function printReport(f: BenchFigures): void {
     out.push(`Idle (${f.idle.seconds} s, nothing changing)`);
     const writes = total(
       f.idle.counts,
-      'rest_client_requests_total',
+      'workspace_operator_api_requests_total',
       (l) => isWrite(l) && l.resource !== 'leases',
     );
     const leases = total(
       f.idle.counts,
-      'rest_client_requests_total',
+      'workspace_operator_api_requests_total',
       (l) => isWrite(l) && l.resource === 'leases',
     );
     const reads = total(
       f.idle.counts,
-      'rest_client_requests_total',
+      'workspace_operator_api_requests_total',
       (l) => (l.verb === 'get' || l.verb === 'list') && l.resource !== 'leases',
     );
     const sql = total(f.idle.counts, 'workspace_operator_sql_statements_total');

@@ -88,7 +88,11 @@ function cpuReading(p: BenchPlatform, op: OperatorProcess | undefined): CpuReadi
 async function settle(op: OperatorProcess): Promise<Sample[]> {
   let last = await op.metrics();
   const writes = (s: Sample[]) =>
-    total(s, 'rest_client_requests_total', (l) => WRITE_VERBS.has(l.verb ?? '') && l.resource !== 'leases');
+    total(
+      s,
+      'workspace_operator_api_requests_total',
+      (l) => WRITE_VERBS.has(l.verb ?? '') && l.resource !== 'leases',
+    );
   for (let i = 0; i < 10; i++) {
     await delay(500);
     const next = await op.metrics();

@@ -24,7 +24,7 @@ export interface Binaries {
  * (test/binaries/build.sh). Progress of a first build goes to this process's stderr.
  */
 export async function binaryDirs(
-  which: 'all' | 'etcd' | 'kube' | 'helm' = 'all',
+  which: 'all' | 'etcd' | 'kube' | 'helm' | 'promtool' = 'all',
 ): Promise<Record<string, string>> {
   const dirs: Record<string, string> = {};
   await new Promise<void>((resolve, reject) => {

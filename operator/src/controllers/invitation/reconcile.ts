@@ -171,6 +171,7 @@ export class InvitationReconciler implements Reconciler {
       // No way to deliver at all is for a person to fix (Stalled); a failed delivery is retried (Reconciling).
       const unconfigured = isCode(err, 'Terminal');
       const reason = unconfigured ? Reason.MailNotConfigured : Reason.SendFailed;
+      this.ctx.metrics.mailFailures.inc({ reason: unconfigured ? 'not_configured' : 'send_failed' });
       await this.write(sent, sending, [
         { type: Delivered, status: 'False', reason, message: errorMessage(err) },
         ...(unconfigured
@@ -180,6 +181,7 @@ export class InvitationReconciler implements Reconciler {
       ]);
       throw err;
     }
+    this.ctx.metrics.mailsSent.inc();
     await this.write(sent, { ...sending, sentAt: now.toISOString() }, [
       { type: Delivered, status: 'True', reason: Reason.Sent, message: `Sent to ${sending.email}` },
       ...readyConditions(Reason.Sent, `Sent to ${sending.email}; waiting for the client to accept`),

@@ -51,7 +51,7 @@ export async function postgresSlow(ctx: ScenarioContext): Promise<ScenarioResult
         .catch(() => undefined);
       peakConnections = Math.max(peakConnections, Number(r?.rows[0]?.n ?? 0));
       const m = await operator.metrics().catch(() => []);
-      const f = gauge(m, 'workqueue_unfinished_work', { name: 'workspace' });
+      const f = gauge(m, 'controller_runtime_active_workers', { controller: 'workspace' });
       if (Number.isFinite(f)) peakInFlight = Math.max(peakInFlight, f);
     }
   })();
@@ -98,7 +98,7 @@ export async function postgresSlow(ctx: ScenarioContext): Promise<ScenarioResult
   );
   stage.add(
     'workspace reconciles in flight, peak / at the end',
-    `${peakInFlight} / ${gauge(m, 'workqueue_unfinished_work', { name: 'workspace' })}`,
+    `${peakInFlight} / ${gauge(m, 'controller_runtime_active_workers', { controller: 'workspace' })}`,
   );
   const result = await stage.finish();
   await proxy.stop();
