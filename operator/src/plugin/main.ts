@@ -1,0 +1,108 @@
+import { errorMessage, isCode } from '../errors.js';
+import { Api } from '../kube/api.js';
+import { KubeClient } from '../kube/client.js';
+import { defaultCredentials, fileCredentials } from '../kube/credentials.js';
+import { deleteWorkspace, resend, revoke, rotate } from './actions.js';
+import { parseArgs, usage, type Invocation } from './args.js';
+import { writeReport } from './report.js';
+import { renderStatus } from './status.js';
+import { readAccountView } from './view.js';
+
+/**
+ * The entry of `kubectl taskjuice` (bin/kubectl-taskjuice runs the built copy of this file). It reads the
+ * kubeconfig as kubectl does (`--kubeconfig`, else KUBECONFIG, else ~/.kube/config, else in-cluster; `--context`),
+ * runs one command and answers with an exit code: 0 done, 1 an error it names, 2 a usage error.
+ */
+
+export interface PluginIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+  version: string;
+}
+
+export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
+
+async function connect(inv: Invocation, env: NodeJS.ProcessEnv): Promise<Api> {
+  const options = { context: inv.context };
+  const credentials =
+    inv.kubeconfig !== undefined
+      ? await fileCredentials(inv.kubeconfig, options)
+      : await defaultCredentials(env, options);
+  // A person waits for the answer: a dead API server should say so within seconds, not minutes.
+  return new Api(await KubeClient.fromCredentials(credentials, { timeoutMs: 15_000, maxSockets: 8 }));
+}
+
+async function run(inv: Invocation, api: Api, io: PluginIo): Promise<string> {
+  const where = { server: api.client.server.origin, ...(inv.context ? { context: inv.context } : {}) };
+  const account = inv.args.account ?? '';
+  switch (inv.command) {
+    case 'status':
+      return renderStatus(await readAccountView(api, account), io.now(), where);
+    case 'rotate':
+      return rotate(api, account, inv.args.workspace ?? '', { wait: inv.wait, now: io.now() });
+    case 'resend':
+      return resend(api, account, inv.args.invitation ?? '');
+    case 'revoke':
+      return revoke(api, account, inv.args.invitation ?? '');
+    case 'delete':
+      return deleteWorkspace(api, account, inv.args.workspace ?? '', {
+        confirm: inv.confirm,
+        wait: inv.wait,
+      });
+    case 'report': {
+      const result = await writeReport(api, account, {
+        output: inv.output,
+        now: io.now(),
+        where,
+        version: io.version,
+      });
+      const problems =
+        result.problems.length === 0
+          ? ''
+          : `\n${result.problems.length} reads failed and are listed in problems.txt:\n${result.problems.map((p) => `  ${p}`).join('\n')}\n`;
+      return `Wrote ${result.path} (no Secret values, no tokens):\n${result.files.map((f) => `  ${f}`).join('\n')}\n${problems}`;
+    }
+  }
+}
+
+/** Why a request failed, as a person reads it: what was not allowed, what was not found, what was refused. */
+function explain(err: unknown): string {
+  const message = errorMessage(err);
+  if (isCode(err, 'Forbidden')) return `not allowed: ${message}`;
+  if (isCode(err, 'Unauthorized'))
+    return `the API server does not accept these credentials (${message}); log in again or pick another --context`;
+  if (isCode(err, 'Unavailable', 'Timeout')) return `cannot reach the API server: ${message}`;
+  return message;
+}
+
+export async function main(argv: readonly string[], io: PluginIo): Promise<number> {
+  let inv: Invocation;
+  try {
+    const parsed = parseArgs(argv);
+    if (parsed.help) {
+      io.stdout(usage(parsed.command));
+      return EXIT.ok;
+    }
+    inv = parsed;
+  } catch (err) {
+    io.stderr(
+      `error: ${errorMessage(err)}\nSee 'kubectl taskjuice --help' for the commands and their arguments.\n`,
+    );
+    return EXIT.usage;
+  }
+  let api: Api | undefined;
+  try {
+    api = await connect(inv, io.env);
+    io.stdout(await run(inv, api, io));
+    return EXIT.ok;
+  } catch (err) {
+    io.stderr(`error: ${explain(err)}\n`);
+    // A refusal of the command line itself (delete without --confirm) is a usage answer, not a failure; a 400
+    // from the API server (it carries its HTTP status) is an error.
+    return isCode(err, 'BadRequest') && err.status === undefined ? EXIT.usage : EXIT.error;
+  } finally {
+    api?.client.close();
+  }
+}

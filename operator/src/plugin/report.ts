@@ -1,0 +1,349 @@
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { stringify } from 'yaml';
+import { z } from 'zod';
+import { errorMessage, isCode } from '../errors.js';
+import { OperatorError } from '../errors.js';
+import type { Api } from '../kube/api.js';
+import { Resources, type ResourceType } from '../kube/resources.js';
+import { renderStatus } from './status.js';
+import { tarGz, type TarEntry } from './tar.js';
+import { namespaceOf, readAccountView } from './view.js';
+
+/**
+ * `kubectl taskjuice report <account>`: what Support asks for, in one file. The account's objects with their
+ * status and conditions, the Events about them and in their namespaces, the names and keys (never the values) of
+ * the Secrets there, and the operator's Deployments and pods as their status says. Nothing that carries a
+ * credential is written: Secrets are reduced to name, type and keys before anything is kept, every object loses
+ * its managedFields and its last-applied-configuration (which holds whatever was applied, a Secret's data
+ * included), and token digests are removed.
+ */
+
+const Deployment: ResourceType = {
+  group: 'apps',
+  version: 'v1',
+  kind: 'Deployment',
+  plural: 'deployments',
+  namespaced: true,
+};
+
+/** How the chart and deploy/install.yaml label the operator's Deployment. */
+export const OPERATOR_SELECTOR = 'app.kubernetes.io/name=workspace-operator';
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+const REDACTED_KEYS = new Set(['tokenHash', 'token', 'password']);
+
+/** A copy of an object fit for the bundle: no managedFields, no last-applied-configuration, no token digests. */
+export function sanitize(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sanitize);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, inner] of Object.entries(value)) {
+    if (key === 'managedFields' || key === LAST_APPLIED) continue;
+    out[key] = REDACTED_KEYS.has(key) ? '<removed from the report>' : sanitize(inner);
+  }
+  return out;
+}
+
+const SecretShape = z.object({
+  metadata: z.object({
+    name: z.string(),
+    namespace: z.string().optional(),
+    labels: z.record(z.string(), z.string()).optional(),
+    creationTimestamp: z.string().optional(),
+    ownerReferences: z.array(z.object({ kind: z.string(), name: z.string() })).optional(),
+  }),
+  type: z.string().optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** What a Secret is, without what it holds: name, type, labels, owners, and the names of its keys. */
+export function secretSummary(raw: unknown): Record<string, unknown> {
+  const s = SecretShape.parse(raw);
+  return {
+    name: s.metadata.name,
+    namespace: s.metadata.namespace,
+    type: s.type,
+    keys: Object.keys(s.data ?? {}).sort(),
+    labels: s.metadata.labels,
+    owners: s.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}`),
+    created: s.metadata.creationTimestamp,
+  };
+}
+
+const EventShape = z.looseObject({
+  type: z.string().optional(),
+  reason: z.string().optional(),
+  note: z.string().optional(),
+  eventTime: z.string().nullish(),
+  deprecatedLastTimestamp: z.string().nullish(),
+  deprecatedCount: z.number().optional(),
+  series: z.object({ count: z.number().optional(), lastObservedTime: z.string().optional() }).optional(),
+  reportingController: z.string().optional(),
+  regarding: z
+    .object({ kind: z.string().optional(), name: z.string().optional(), namespace: z.string().optional() })
+    .optional(),
+  metadata: z.looseObject({ namespace: z.string().optional(), creationTimestamp: z.string().optional() }),
+});
+type EventShape = z.infer<typeof EventShape>;
+
+const eventTime = (e: EventShape) =>
+  e.series?.lastObservedTime ??
+  e.deprecatedLastTimestamp ??
+  e.eventTime ??
+  e.metadata.creationTimestamp ??
+  '';
+
+const MAX_EVENTS_PER_NAMESPACE = 1000;
+
+export interface ReportResult {
+  path: string;
+  files: string[];
+  problems: string[];
+}
+
+export async function writeReport(
+  api: Api,
+  accountName: string,
+  opts: {
+    output: string | undefined;
+    now: Date;
+    where: { server: string; context?: string };
+    version: string;
+  },
+): Promise<ReportResult> {
+  const view = await readAccountView(api, accountName);
+  const stamp = opts.now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
+  const base = `taskjuice-report-${accountName}-${stamp}`;
+  const output = resolve(opts.output ?? `${base}.tar.gz`);
+  const archive = /\.(tar\.gz|tgz)$/.test(output);
+  if (archive ? existsSync(output) : existsSync(output) && readdirSync(output).length > 0)
+    throw new OperatorError('AlreadyExists', `${output} already exists; name another with -o`);
+
+  const problems: string[] = [];
+  /** A read the bundle can do without: what failed goes to problems.txt, the rest of the bundle is written. */
+  async function attempt<T>(what: string, read: () => Promise<T>, fallback: T): Promise<T> {
+    try {
+      return await read();
+    } catch (err) {
+      problems.push(`${what}: ${isCode(err, 'Forbidden') ? 'not allowed: ' : ''}${errorMessage(err)}`);
+      return fallback;
+    }
+  }
+
+  const workspaceNamespaces = view.workspaces.map((ws) => namespaceOf(accountName, ws));
+  const namespaces = [view.namespace, ...workspaceNamespaces];
+  const files: TarEntry[] = [];
+  const add = (path: string, content: string) => files.push({ path, content });
+  const yamlOf = (objects: unknown[]) =>
+    objects.length === 0 ? '# none\n' : objects.map((o) => stringify(sanitize(o))).join('---\n');
+
+  add('status.txt', renderStatus(view, opts.now, opts.where));
+  add('account.yaml', yamlOf([view.account]));
+  add('workspaces.yaml', yamlOf(view.workspaces));
+  add('invitations.yaml', yamlOf(view.invitations));
+  add('connections.yaml', yamlOf(view.connections));
+
+  const nsObjects = await Promise.all(
+    namespaces.map((name) =>
+      attempt(`get namespace ${name}`, () => api.get(Resources.Namespace, { name }), undefined),
+    ),
+  );
+  add('namespaces.yaml', yamlOf(nsObjects.filter((n) => n !== undefined)));
+
+  const secrets = await Promise.all(
+    namespaces.map((namespace) =>
+      attempt(
+        `list Secrets in ${namespace}`,
+        async () => (await api.list(Resources.Secret, { namespace })).items.map(secretSummary),
+        [],
+      ),
+    ),
+  );
+  add(
+    'secrets.yaml',
+    `# Names, types and keys of the Secrets in the account's namespaces; their values are never read into the report.\n${yamlOf(secrets.flat())}`,
+  );
+
+  const eventLists = await Promise.all(
+    [...namespaces, 'default'].map((namespace) =>
+      attempt(
+        `list Events in ${namespace}`,
+        async () => {
+          const { items } = await api.list(Resources.Event, { namespace });
+          const events = items.map((e) => EventShape.parse(e));
+          // Account Events go to `default` (an Account has no namespace): only this account's are kept there.
+          const mine =
+            namespace === 'default'
+              ? events.filter((e) => e.regarding?.kind === 'Account' && e.regarding.name === accountName)
+              : events;
+          return mine
+            .sort((a, b) => eventTime(a).localeCompare(eventTime(b)))
+            .slice(-MAX_EVENTS_PER_NAMESPACE);
+        },
+        [],
+      ),
+    ),
+  );
+  const events = eventLists.flat().sort((a, b) => eventTime(a).localeCompare(eventTime(b)));
+  add(
+    'events.txt',
+    events.length === 0
+      ? 'no Events\n'
+      : `${events
+          .map((e) =>
+            [
+              eventTime(e),
+              e.type ?? '',
+              e.reason ?? '',
+              `${e.regarding?.kind ?? ''}/${e.regarding?.namespace ? `${e.regarding.namespace}/` : ''}${e.regarding?.name ?? ''}`,
+              e.reportingController ?? '',
+              (e.note ?? '').replace(/\s+/g, ' '),
+            ].join('  '),
+          )
+          .join('\n')}\n`,
+  );
+  add('events.yaml', yamlOf(events));
+
+  add('operator.yaml', await operatorStatus(api, attempt));
+  add('problems.txt', problems.length === 0 ? 'every read succeeded\n' : `${problems.join('\n')}\n`);
+  add(
+    'README.txt',
+    [
+      `Support bundle of account ${accountName}, written ${opts.now.toISOString()} by kubectl-taskjuice ${opts.version}`,
+      `from ${opts.where.server}${opts.where.context ? ` (context ${opts.where.context})` : ''}.`,
+      '',
+      'status.txt        what `kubectl taskjuice status` prints: plan, workspaces, invitations, connections, what is not Ready',
+      'account.yaml      the Account, with its spec, status and conditions',
+      'workspaces.yaml   its Workspaces; invitations.yaml its ClientInvitations; connections.yaml its Connections',
+      `namespaces.yaml   the home namespace ${view.namespace} and the ${workspaceNamespaces.length} workspace namespaces`,
+      'secrets.yaml      the Secrets of those namespaces: names, types and keys only, never their values',
+      'events.txt        the Events of those namespaces and of the Account, oldest first (events.yaml: in full)',
+      `operator.yaml     the operator's Deployments (label ${OPERATOR_SELECTOR}) and their pods, status only`,
+      'problems.txt      what could not be read (for example what the caller is not allowed to list)',
+      '',
+      'Left out on purpose: every Secret value, managedFields, kubectl last-applied-configuration annotations,',
+      "invitation token digests, and the pods' specs and logs. Add the operator's log yourself if Support asks:",
+      '  kubectl logs -n <namespace> deployment/workspace-operator --all-containers',
+      '',
+    ].join('\n'),
+  );
+
+  const ordered = [...files].sort((a, b) => (a.path === 'README.txt' ? -1 : b.path === 'README.txt' ? 1 : 0));
+  if (archive) {
+    mkdirSync(dirname(output), { recursive: true });
+    writeFileSync(
+      output,
+      tarGz(
+        ordered.map((f) => ({ path: `${base}/${f.path}`, content: f.content })),
+        opts.now,
+      ),
+      { flag: 'wx' },
+    );
+  } else {
+    mkdirSync(output, { recursive: true });
+    for (const f of ordered) writeFileSync(join(output, f.path), f.content, { flag: 'wx' });
+  }
+  return { path: output, files: ordered.map((f) => f.path), problems };
+}
+
+const ContainerStatus = z.looseObject({
+  name: z.string(),
+  image: z.string().optional(),
+  ready: z.boolean().optional(),
+  restartCount: z.number().optional(),
+  state: z.unknown().optional(),
+  lastState: z.unknown().optional(),
+});
+
+const DeploymentShape = z.looseObject({
+  metadata: z.looseObject({
+    name: z.string(),
+    namespace: z.string().optional(),
+    labels: z.unknown().optional(),
+  }),
+  spec: z
+    .looseObject({
+      replicas: z.number().optional(),
+      selector: z.object({ matchLabels: z.record(z.string(), z.string()).optional() }).optional(),
+      template: z
+        .object({
+          spec: z
+            .object({
+              containers: z.array(z.looseObject({ name: z.string(), image: z.string().optional() })),
+            })
+            .optional(),
+        })
+        .optional(),
+    })
+    .optional(),
+  status: z.unknown().optional(),
+});
+
+const PodShape = z.looseObject({
+  metadata: z.looseObject({ name: z.string(), creationTimestamp: z.string().optional() }),
+  spec: z.looseObject({ nodeName: z.string().optional() }).optional(),
+  status: z
+    .looseObject({
+      phase: z.string().optional(),
+      conditions: z.unknown().optional(),
+      containerStatuses: z.array(ContainerStatus).optional(),
+      startTime: z.string().optional(),
+    })
+    .optional(),
+});
+
+/** The operator's Deployments and pods: their status, images and restarts; never their specs (env may hold secrets). */
+async function operatorStatus(
+  api: Api,
+  attempt: <T>(what: string, read: () => Promise<T>, fallback: T) => Promise<T>,
+): Promise<string> {
+  const deployments = await attempt(
+    `list Deployments labelled ${OPERATOR_SELECTOR}`,
+    async () =>
+      (await api.list(Deployment, { labelSelector: OPERATOR_SELECTOR })).items.map((d) =>
+        DeploymentShape.parse(d),
+      ),
+    [],
+  );
+  if (deployments.length === 0)
+    return `# No Deployment labelled ${OPERATOR_SELECTOR} was found (or it could not be listed: see problems.txt).\n# An operator run outside the cluster (npm run dev) has none.\n`;
+  const docs = [];
+  for (const d of deployments) {
+    const namespace = d.metadata.namespace ?? 'default';
+    const matchLabels = d.spec?.selector?.matchLabels ?? {};
+    const selector = Object.entries(matchLabels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const pods = await attempt(
+      `list pods of Deployment ${namespace}/${d.metadata.name}`,
+      async () =>
+        (await api.list(Resources.Pod, { namespace, labelSelector: selector })).items.map((p) =>
+          PodShape.parse(p),
+        ),
+      [],
+    );
+    docs.push({
+      deployment: {
+        name: d.metadata.name,
+        namespace,
+        labels: d.metadata.labels,
+        replicas: d.spec?.replicas,
+        images: d.spec?.template?.spec?.containers.map((c) => `${c.name}=${c.image ?? ''}`),
+        status: d.status,
+      },
+      pods: pods.map((p) => ({
+        name: p.metadata.name,
+        node: p.spec?.nodeName,
+        created: p.metadata.creationTimestamp,
+        phase: p.status?.phase,
+        conditions: p.status?.conditions,
+        containers: p.status?.containerStatuses,
+      })),
+    });
+  }
+  return docs.map((doc) => stringify(sanitize(doc))).join('---\n');
+}
