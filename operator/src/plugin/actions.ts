@@ -4,7 +4,7 @@ import { SECRET_NAME } from '../domain/children.js';
 import { OperatorError, isCode } from '../errors.js';
 import type { Api } from '../kube/api.js';
 import { Resources, resourcePath, type ResourceType } from '../kube/resources.js';
-import { namespaceOf, parseObject, readAccount, readInvitation, readWorkspace } from './view.js';
+import { namespaceOf, parseObject, readHome, readInvitation, readWorkspace } from './view.js';
 
 /**
  * The writes of `kubectl taskjuice`: each sets what the operator's API already offers (an annotation, a spec
@@ -52,8 +52,8 @@ export async function rotate(
   slug: string,
   opts: { wait: boolean; now: Date },
 ): Promise<string> {
-  const account = await readAccount(api, accountName);
-  const ws = await readWorkspace(api, account, slug);
+  const home = await readHome(api, accountName);
+  const ws = await readWorkspace(api, home, slug);
   const namespace = ws.metadata.namespace ?? accountName;
   const value = rotationValue(opts.now);
   await mergePatch(
@@ -83,8 +83,8 @@ export async function rotate(
 }
 
 export async function resend(api: Api, accountName: string, name: string): Promise<string> {
-  const account = await readAccount(api, accountName);
-  const inv = await readInvitation(api, account, name);
+  const home = await readHome(api, accountName);
+  const inv = await readInvitation(api, home, name);
   const namespace = inv.metadata.namespace ?? accountName;
   if (inv.spec.revoked)
     throw new OperatorError(
@@ -107,8 +107,8 @@ export async function resend(api: Api, accountName: string, name: string): Promi
 }
 
 export async function revoke(api: Api, accountName: string, name: string): Promise<string> {
-  const account = await readAccount(api, accountName);
-  const inv = await readInvitation(api, account, name);
+  const home = await readHome(api, accountName);
+  const inv = await readInvitation(api, home, name);
   const namespace = inv.metadata.namespace ?? accountName;
   if (inv.spec.revoked)
     return `invitation ${accountName}/${name} is already revoked (phase ${inv.status?.phase ?? 'unknown'}).\n`;
@@ -128,8 +128,8 @@ export async function deleteWorkspace(
   slug: string,
   opts: { confirm: boolean; wait: boolean },
 ): Promise<string> {
-  const account = await readAccount(api, accountName);
-  const ws = await readWorkspace(api, account, slug);
+  const home = await readHome(api, accountName);
+  const ws = await readWorkspace(api, home, slug);
   const namespace = ws.metadata.namespace ?? accountName;
   const db = ws.status?.database;
   const what = [

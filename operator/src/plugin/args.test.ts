@@ -10,12 +10,20 @@ describe('the plugin command line', () => {
         args: { account: 'acme', workspace: 'web' },
         context: 'prod',
         kubeconfig: '/k',
+        as: undefined,
+        asGroups: [],
         confirm: true,
         wait: false,
         output: undefined,
       },
     );
     expect(parseArgs(['report', 'acme', '-o', 'b.tgz'])).toMatchObject({ output: 'b.tgz' });
+    expect(
+      parseArgs(['status', 'acme', '--as', 'olivia@acme.example', '--as-group=a', '--as-group', 'b']),
+    ).toMatchObject({
+      as: 'olivia@acme.example',
+      asGroups: ['a', 'b'],
+    });
   });
 
   it('refuses what a command does not take, naming it', () => {
@@ -25,6 +33,7 @@ describe('the plugin command line', () => {
     expect(() => parseArgs(['status', 'acme', '--namespace', 'x'])).toThrow('unknown flag --namespace');
     expect(() => parseArgs(['frobnicate'])).toThrow(/unknown command frobnicate; the commands are status, /);
     expect(() => parseArgs(['status', 'acme', '--context'])).toThrow('flag --context needs a value');
+    expect(() => parseArgs(['status', 'acme', '--as-group', 'g'])).toThrow('--as-group needs --as');
   });
 
   it('answers help for every command and for one', () => {

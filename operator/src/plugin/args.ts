@@ -55,6 +55,9 @@ export interface Invocation {
   args: Record<string, string>;
   context: string | undefined;
   kubeconfig: string | undefined;
+  /** `--as` and `--as-group`: the user (and groups) to act as, as kubectl impersonates. */
+  as: string | undefined;
+  asGroups: string[];
   confirm: boolean;
   wait: boolean;
   output: string | undefined;
@@ -66,8 +69,9 @@ const isCommand = (word: string): word is CommandName => Object.hasOwn(COMMANDS,
 
 const usageError = (message: string) => new OperatorError('BadRequest', message);
 
-const VALUE_FLAGS = new Map<string, 'context' | 'kubeconfig' | 'output'>([
+const VALUE_FLAGS = new Map<string, 'context' | 'kubeconfig' | 'output' | 'as'>([
   ['--context', 'context'],
+  ['--as', 'as'],
   ['--kubeconfig', 'kubeconfig'],
   ['--output', 'output'],
   ['-o', 'output'],
@@ -79,7 +83,8 @@ const BOOLEAN_FLAGS = new Map<string, 'confirm' | 'wait'>([
 
 export function parseArgs(argv: readonly string[]): Parsed {
   const positionals: string[] = [];
-  const values: Partial<Record<'context' | 'kubeconfig' | 'output', string>> = {};
+  const values: Partial<Record<'context' | 'kubeconfig' | 'output' | 'as', string>> = {};
+  const asGroups: string[] = [];
   const booleans: Partial<Record<'confirm' | 'wait', boolean>> = {};
   let help = false;
   for (let i = 0; i < argv.length; i++) {
@@ -100,7 +105,11 @@ export function parseArgs(argv: readonly string[]): Parsed {
     const flag = eq > 0 ? word.slice(0, eq) : word;
     const valueKey = VALUE_FLAGS.get(flag);
     const booleanKey = BOOLEAN_FLAGS.get(flag);
-    if (valueKey !== undefined) {
+    if (flag === '--as-group') {
+      const value = eq > 0 ? word.slice(eq + 1) : argv[++i];
+      if (value === undefined || value === '') throw usageError(`flag ${flag} needs a value`);
+      asGroups.push(value);
+    } else if (valueKey !== undefined) {
       const value = eq > 0 ? word.slice(eq + 1) : argv[++i];
       if (value === undefined || value === '') throw usageError(`flag ${flag} needs a value`);
       values[valueKey] = value;
@@ -126,6 +135,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
     const given = flag === 'output' ? values.output !== undefined : booleans[flag] !== undefined;
     if (given && !spec.flags.includes(flag)) throw usageError(`${commandWord} takes no --${flag}`);
   }
+  if (asGroups.length > 0 && values.as === undefined) throw usageError('--as-group needs --as');
   if (rest.length < spec.positionals.length)
     throw usageError(`${commandWord} needs ${spec.positionals.map((p) => `<${p}>`).join(' ')}`);
   if (rest.length > spec.positionals.length)
@@ -138,6 +148,8 @@ export function parseArgs(argv: readonly string[]): Parsed {
     args: Object.fromEntries(spec.positionals.map((name, i) => [name, rest[i] ?? ''])),
     context: values.context,
     kubeconfig: values.kubeconfig,
+    as: values.as,
+    asGroups,
     confirm: booleans.confirm ?? false,
     wait: booleans.wait ?? false,
     output: values.output,
@@ -147,6 +159,7 @@ export function parseArgs(argv: readonly string[]): Parsed {
 const GLOBAL_FLAGS = `Flags of every command:
   --context <name>      the kubeconfig context to use (default: its current context)
   --kubeconfig <file>   the kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster)
+  --as <user>           act as this user, as kubectl --as does (--as-group <group>, repeatable, adds groups)
   -h, --help            this help`;
 
 function usageLine(name: CommandName): string {

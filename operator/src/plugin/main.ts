@@ -10,7 +10,8 @@ import { readAccountView } from './view.js';
 
 /**
  * The entry of `kubectl taskjuice` (bin/kubectl-taskjuice runs the built copy of this file). It reads the
- * kubeconfig as kubectl does (`--kubeconfig`, else KUBECONFIG, else ~/.kube/config, else in-cluster; `--context`),
+ * kubeconfig as kubectl does (`--kubeconfig`, else KUBECONFIG, else ~/.kube/config, else in-cluster; `--context`,
+ * `--as`),
  * runs one command and answers with an exit code: 0 done, 1 an error it names, 2 a usage error.
  */
 
@@ -31,11 +32,22 @@ async function connect(inv: Invocation, env: NodeJS.ProcessEnv): Promise<Api> {
       ? await fileCredentials(inv.kubeconfig, options)
       : await defaultCredentials(env, options);
   // A person waits for the answer: a dead API server should say so within seconds, not minutes.
-  return new Api(await KubeClient.fromCredentials(credentials, { timeoutMs: 15_000, maxSockets: 8 }));
+  const impersonate = inv.as === undefined ? undefined : { user: inv.as, groups: inv.asGroups };
+  return new Api(
+    await KubeClient.fromCredentials(credentials, {
+      timeoutMs: 15_000,
+      maxSockets: 8,
+      ...(impersonate ? { impersonate } : {}),
+    }),
+  );
 }
 
 async function run(inv: Invocation, api: Api, io: PluginIo): Promise<string> {
-  const where = { server: api.client.server.origin, ...(inv.context ? { context: inv.context } : {}) };
+  const where = {
+    server: api.client.server.origin,
+    ...(inv.context ? { context: inv.context } : {}),
+    ...(inv.as ? { as: inv.as } : {}),
+  };
   const account = inv.args.account ?? '';
   switch (inv.command) {
     case 'status':

@@ -6,7 +6,7 @@ import { errorMessage, isCode } from '../errors.js';
 import { OperatorError } from '../errors.js';
 import type { Api } from '../kube/api.js';
 import { Resources, type ResourceType } from '../kube/resources.js';
-import { renderStatus } from './status.js';
+import { renderStatus, whereText, type Where } from './status.js';
 import { tarGz, type TarEntry } from './tar.js';
 import { namespaceOf, readAccountView } from './view.js';
 
@@ -108,7 +108,7 @@ export async function writeReport(
   opts: {
     output: string | undefined;
     now: Date;
-    where: { server: string; context?: string };
+    where: Where;
     version: string;
   },
 ): Promise<ReportResult> {
@@ -142,7 +142,14 @@ export async function writeReport(
     objects.length === 0 ? '# none\n' : objects.map((o) => stringify(sanitize(o))).join('---\n');
 
   add('status.txt', renderStatus(view, opts.now, opts.where));
-  add('account.yaml', yamlOf([view.account]));
+  if (view.account === undefined)
+    problems.push(`get Account ${accountName}: not allowed: ${view.accountDenied ?? ''}`);
+  add(
+    'account.yaml',
+    view.account === undefined
+      ? '# the Account could not be read: see problems.txt\n'
+      : yamlOf([view.account]),
+  );
   add('workspaces.yaml', yamlOf(view.workspaces));
   add('invitations.yaml', yamlOf(view.invitations));
   add('connections.yaml', yamlOf(view.connections));
@@ -214,7 +221,7 @@ export async function writeReport(
     'README.txt',
     [
       `Support bundle of account ${accountName}, written ${opts.now.toISOString()} by kubectl-taskjuice ${opts.version}`,
-      `from ${opts.where.server}${opts.where.context ? ` (context ${opts.where.context})` : ''}.`,
+      `from ${whereText(opts.where)}.`,
       '',
       'status.txt        what `kubectl taskjuice status` prints: plan, workspaces, invitations, connections, what is not Ready',
       'account.yaml      the Account, with its spec, status and conditions',

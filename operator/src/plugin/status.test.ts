@@ -19,6 +19,7 @@ const meta = (name: string, namespace?: string) => ({
 });
 
 const view: AccountView = {
+  name: 'acme',
   namespace: 'acme',
   account: {
     apiVersion: 'taskjuice.io/v1alpha1',
@@ -107,6 +108,20 @@ describe('kubectl taskjuice status', () => {
       ['web', 'Ready'],
       ['new', 'NoStatus'],
     ]);
+  });
+
+  it('shows what is in the home namespace to a teammate who may not read the Account', () => {
+    const text = renderStatus(
+      { ...view, account: undefined, accountDenied: 'accounts "acme" is forbidden' },
+      now,
+      { server: 'https://127.0.0.1:6443', as: 'olivia@acme.example' },
+    );
+    expect(text).toMatch(
+      /Account: +acme \(the Account itself cannot be read: accounts "acme" is forbidden\)/,
+    );
+    expect(text).toMatch(/Cluster: +https:\/\/127.0.0.1:6443, as olivia@acme.example/);
+    expect(text).toMatch(/Workspaces: +2\n/);
+    expect(text).toMatch(/web +Ready +acme-web-abc/);
   });
 
   it('prints ages as kubectl does', () => {

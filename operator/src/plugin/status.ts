@@ -57,7 +57,8 @@ function unreadyOf(obj: Conditioned): Unready | undefined {
 
 /** Everything of the account that is not Ready, account first. */
 export function unready(view: AccountView): Unready[] {
-  return [view.account, ...view.workspaces, ...view.invitations, ...view.connections]
+  const account = view.account === undefined ? [] : [view.account];
+  return [...account, ...view.workspaces, ...view.invitations, ...view.connections]
     .map(unreadyOf)
     .filter((u): u is Unready => u !== undefined);
 }
@@ -66,20 +67,39 @@ const readyCell = (obj: Conditioned) => conditionOf(obj, 'Ready')?.status ?? '-'
 const or = (value: string | number | undefined, fallback = '-') =>
   value === undefined || value === '' ? fallback : String(value);
 
-export function renderStatus(
-  view: AccountView,
-  now: Date,
-  where: { server: string; context?: string },
-): string {
+export interface Where {
+  server: string;
+  context?: string;
+  /** The user impersonated (`--as`). */
+  as?: string;
+}
+
+/** The cluster line: the server, and the context and user when given. */
+export const whereText = (where: Where): string =>
+  [where.server, where.context && `context ${where.context}`, where.as && `as ${where.as}`]
+    .filter(Boolean)
+    .join(', ');
+
+/** The summary lines: the account's plan and limit when the caller may read the Account, else why not. */
+function summaryOf(view: AccountView, where: Where): string[][] {
   const { account } = view;
+  const place = [
+    ['Cluster', whereText(where)],
+    ['Home namespace', view.namespace],
+  ];
+  if (account === undefined)
+    return [
+      ['Account', `${view.name} (the Account itself cannot be read: ${view.accountDenied ?? 'not allowed'})`],
+      ...place,
+      ['Workspaces', String(view.workspaces.length)],
+    ];
   const plan = account.status?.plan;
   const limit = plan?.workspaceLimit;
   const count = account.status?.workspaceCount ?? view.workspaces.length;
   const owners = account.spec.teammates.filter((t) => t.role === 'Owner').map((t) => t.email);
-  const summary = [
+  return [
     ['Account', `${account.metadata.name} (${account.spec.displayName})`],
-    ['Cluster', where.context ? `${where.server} (context ${where.context})` : where.server],
-    ['Home namespace', view.namespace],
+    ...place,
     [
       'Plan',
       plan
@@ -94,6 +114,10 @@ export function renderStatus(
     ['Teammates', `${account.spec.teammates.length} (Owners: ${owners.join(', ')})`],
     ['Ready', readyCell(account)],
   ];
+}
+
+export function renderStatus(view: AccountView, now: Date, where: Where): string {
+  const summary = summaryOf(view, where);
   const width = Math.max(...summary.map(([k]) => (k ?? '').length)) + 1;
   const sections = [
     'Account Summary',
@@ -107,7 +131,7 @@ export function renderStatus(
           view.workspaces.map((ws) => [
             ws.metadata.name,
             or(ws.status?.phase),
-            namespaceOf(account.metadata.name, ws),
+            namespaceOf(view.name, ws),
             ws.status?.clients?.length ? ws.status.clients.join(',') : '-',
             readyCell(ws),
             age(ws.metadata.creationTimestamp, now),

@@ -11,7 +11,7 @@ import {
   type Workspace as WorkspaceObject,
 } from '../api/v1alpha1/index.js';
 import { workspaceNamespace } from '../db/names.js';
-import { OperatorError } from '../errors.js';
+import { OperatorError, errorMessage, isCode } from '../errors.js';
 import type { Api } from '../kube/api.js';
 import { Resources, type ResourceType } from '../kube/resources.js';
 
@@ -19,10 +19,7 @@ import { Resources, type ResourceType } from '../kube/resources.js';
  * One account as the plugin reads it: the Account and, from its home namespace, its Workspaces, ClientInvitations
  * and Connections, each parsed with the API's own schema when it is read (the edge), sorted by name.
  */
-export interface AccountView {
-  account: AccountObject;
-  /** The home namespace, where the account's workspaces, invitations and connections live. */
-  namespace: string;
+export interface AccountView extends Home {
   workspaces: WorkspaceObject[];
   invitations: InvitationObject[];
   connections: ConnectionObject[];
@@ -67,47 +64,62 @@ function nameOf(obj: unknown): string {
   return '';
 }
 
+/**
+ * An account and its home namespace. Teammates may not read their (cluster-scoped) Account, only what is in its
+ * home namespace, which is named after it: for them the Account is left out and the plugin works on the rest.
+ */
+export interface Home {
+  name: string;
+  /** The home namespace, where the account's workspaces, invitations and connections live. */
+  namespace: string;
+  account: AccountObject | undefined;
+  /** Why the Account could not be read, when the caller may not read it. */
+  accountDenied?: string;
+}
+
+export async function readHome(api: Api, name: string): Promise<Home> {
+  try {
+    const account = await readAccount(api, name);
+    return { name, namespace: account.status?.namespace ?? name, account };
+  } catch (err) {
+    if (!isCode(err, 'Forbidden')) throw err;
+    return { name, namespace: name, account: undefined, accountDenied: errorMessage(err) };
+  }
+}
+
 export async function readAccountView(api: Api, name: string): Promise<AccountView> {
-  const account = await readAccount(api, name);
-  const namespace = account.status?.namespace ?? name;
+  const home = await readHome(api, name);
+  const { namespace } = home;
   const [workspaces, invitations, connections] = await Promise.all([
     listParsed(api, Resources.Workspace, Workspace, namespace),
     listParsed(api, Resources.ClientInvitation, ClientInvitation, namespace),
     listParsed(api, Resources.Connection, Connection, namespace),
   ]);
-  return { account, namespace, workspaces, invitations, connections };
+  return { ...home, workspaces, invitations, connections };
 }
 
 /** The workspace of the account named `slug`; not found names the ones there are. */
-export async function readWorkspace(
-  api: Api,
-  account: AccountObject,
-  slug: string,
-): Promise<WorkspaceObject> {
-  const namespace = account.status?.namespace ?? account.metadata.name;
+export async function readWorkspace(api: Api, home: Home, slug: string): Promise<WorkspaceObject> {
+  const { namespace } = home;
   const raw = await api.get(Resources.Workspace, { namespace, name: slug });
   if (raw === undefined) {
     const others = await listParsed(api, Resources.Workspace, Workspace, namespace);
     throw new OperatorError(
       'NotFound',
-      `workspace ${slug} not found in account ${account.metadata.name} (${listing('its workspaces', others)})`,
+      `workspace ${slug} not found in account ${home.name} (${listing('its workspaces', others)})`,
     );
   }
   return parseObject(Workspace, raw, `workspace ${namespace}/${slug}`);
 }
 
-export async function readInvitation(
-  api: Api,
-  account: AccountObject,
-  name: string,
-): Promise<InvitationObject> {
-  const namespace = account.status?.namespace ?? account.metadata.name;
+export async function readInvitation(api: Api, home: Home, name: string): Promise<InvitationObject> {
+  const { namespace } = home;
   const raw = await api.get(Resources.ClientInvitation, { namespace, name });
   if (raw === undefined) {
     const others = await listParsed(api, Resources.ClientInvitation, ClientInvitation, namespace);
     throw new OperatorError(
       'NotFound',
-      `invitation ${name} not found in account ${account.metadata.name} (${listing('its invitations', others)})`,
+      `invitation ${name} not found in account ${home.name} (${listing('its invitations', others)})`,
     );
   }
   return parseObject(ClientInvitation, raw, `invitation ${namespace}/${name}`);
