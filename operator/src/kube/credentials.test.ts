@@ -101,6 +101,17 @@ describe('kubeconfig credentials', () => {
     );
   });
 
+  it('impersonates the user a kubeconfig names with as, and refuses the groups it cannot send', async () => {
+    const path = kubeconfig('as', { token: 't', as: 'bob@acme.example' });
+    const { headers } = await (await fileCredentials(path)).refresh();
+    expect(headers['Impersonate-User']).toBe('bob@acme.example');
+    expect(headers.Authorization).toBe('Bearer t');
+    const groups = kubeconfig('as-groups', { token: 't', as: 'bob', 'as-groups': ['team'] });
+    await expect(fileCredentials(groups)).rejects.toThrow(
+      /as-groups or as-user-extra, which this client does not send/,
+    );
+  });
+
   it('names the file when it cannot be read as a kubeconfig', async () => {
     const path = join(dir, 'broken');
     writeFileSync(path, 'clusters: 3');

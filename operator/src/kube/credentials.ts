@@ -12,9 +12,9 @@ import { OperatorError } from '../errors.js';
  *
  * Two sources cover what an operator meets: the in-cluster service account, and a kubeconfig whose user has
  * certificates, a token, a token file or a basic password (what the local control plane, kind and most CI
- * write). Anything else (exec plugins, auth providers, several files in KUBECONFIG to merge) goes to
- * @kubernetes/client-node, loaded only then: it costs about 70 MB and 0.4 s at start, which a replica that
- * never needs it should not pay.
+ * write). Anything else (exec plugins, auth providers, impersonation with `as`, several files in KUBECONFIG to
+ * merge) goes to @kubernetes/client-node, loaded only then: it costs about 70 MB and 0.4 s at start, which a
+ * replica that never needs it should not pay.
  */
 export interface Credentials {
   readonly server: URL;
@@ -88,6 +88,10 @@ const User = z.looseObject({
   password: z.string().optional(),
   exec: z.unknown().optional(),
   'auth-provider': z.unknown().optional(),
+  /** Impersonation, as kubectl's --as: left to client-node, which sends it; groups and extras it does not send. */
+  as: z.string().optional(),
+  'as-groups': z.unknown().optional(),
+  'as-user-extra': z.unknown().optional(),
 });
 
 const KubeconfigFile = z.looseObject({
@@ -126,7 +130,18 @@ export async function fileCredentials(path: string, options: ContextOptions = {}
   if (!context || !cluster)
     throw new OperatorError('Config', `kubeconfig ${path}: the current context names no cluster`);
   const user = doc.users.find((u) => u.name === context.user)?.user ?? {};
-  if (user.exec !== undefined || user['auth-provider'] !== undefined || cluster['proxy-url'] !== undefined)
+  // Requests sent without the impersonation a kubeconfig asks for would carry more rights than its user meant.
+  if (user['as-groups'] !== undefined || user['as-user-extra'] !== undefined)
+    throw new OperatorError(
+      'Config',
+      `kubeconfig ${path}: user ${context.user ?? ''} impersonates with as-groups or as-user-extra, which this client does not send`,
+    );
+  if (
+    user.as !== undefined ||
+    user.exec !== undefined ||
+    user['auth-provider'] !== undefined ||
+    cluster['proxy-url'] !== undefined
+  )
     return fromClientNode((kc) => useContext(kc, options, () => kc.loadFromFile(path)));
 
   const base = dirname(path);
