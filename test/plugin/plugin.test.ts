@@ -164,8 +164,13 @@ beforeAll(async () => {
     ['carla', carla, 'web'],
     ['dan', dan, 'shop'],
   ] as const) {
+    // dan's as Argo CD applies it: the plugin says that its changes belong in Git too.
+    const annotations =
+      name === 'dan'
+        ? { 'argocd.argoproj.io/tracking-id': `agency:taskjuice.io/ClientInvitation:${account}/dan` }
+        : {};
     await api.create(Resources.ClientInvitation, {
-      metadata: { name, namespace: account, labels },
+      metadata: { name, namespace: account, labels, annotations },
       spec: { workspace, email },
     });
   }
@@ -293,6 +298,9 @@ describe('kubectl taskjuice', () => {
     const resent = await taskjuice('resend', account, 'dan');
     expect(resent.code).toBe(0);
     expect(resent.stdout).toMatch(/sending again to dan@client.example \(spec.resendRevision=1\)/);
+    expect(resent.stdout).toMatch(
+      /invitation dan is applied by Argo CD application agency: if its manifest sets spec.resendRevision, raise it there to 1 too/,
+    );
     expect((await read(api, Resources.ClientInvitation, account, 'dan'))?.spec.resendRevision).toBe(1);
     await eventually('a second mail to dan', async () => (smtp.to(dan).length >= 2 ? true : undefined));
 
@@ -302,6 +310,9 @@ describe('kubectl taskjuice', () => {
 
     const revoked = await taskjuice('revoke', account, 'dan');
     expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(
+      /invitation dan is applied by Argo CD application agency: set revoked: true/,
+    );
     expect((await read(api, Resources.ClientInvitation, account, 'dan'))?.spec.revoked).toBe(true);
     await eventually('dan revoked', async () =>
       (await read(api, Resources.ClientInvitation, account, 'dan'))?.status?.phase === 'Revoked'

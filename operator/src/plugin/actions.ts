@@ -4,6 +4,7 @@ import { SECRET_NAME } from '../domain/children.js';
 import { OperatorError, isCode } from '../errors.js';
 import type { Api } from '../kube/api.js';
 import { Resources, resourcePath, type ResourceType } from '../kube/resources.js';
+import { gitopsOwner } from './gitops.js';
 import { namespaceOf, parseObject, readHome, readInvitation, readWorkspace } from './view.js';
 
 /**
@@ -16,6 +17,12 @@ import { namespaceOf, parseObject, readHome, readInvitation, readWorkspace } fro
 export const PLUGIN_FIELD_MANAGER = 'kubectl-taskjuice';
 
 const WAIT_MS = 120_000;
+
+/** The line that says the same change belongs in Git, for an object a GitOps controller applied; else nothing. */
+function inGit(what: string, metadata: Parameters<typeof gitopsOwner>[0], change: string): string {
+  const owner = gitopsOwner(metadata);
+  return owner === undefined ? '' : `${what} is applied by ${owner}: ${change}.\n`;
+}
 
 async function mergePatch(
   api: Api,
@@ -103,7 +110,7 @@ export async function resend(api: Api, accountName: string, name: string): Promi
     { namespace, name },
     { metadata: { resourceVersion: inv.metadata.resourceVersion }, spec: { resendRevision: revision } },
   );
-  return `invitation ${accountName}/${name}: sending again to ${inv.spec.email} (spec.resendRevision=${revision}); the new link expires 7 days after it is sent and the old one stops working.\nIf the invitation is declared in Git, raise resendRevision there too, or the next sync sets it back.\n`;
+  return `invitation ${accountName}/${name}: sending again to ${inv.spec.email} (spec.resendRevision=${revision}); the new link expires 7 days after it is sent and the old one stops working.\n${inGit(`invitation ${name}`, inv.metadata, `if its manifest sets spec.resendRevision, raise it there to ${revision} too, or the next sync sets it back`)}`;
 }
 
 export async function revoke(api: Api, accountName: string, name: string): Promise<string> {
@@ -119,7 +126,7 @@ export async function revoke(api: Api, accountName: string, name: string): Promi
     { metadata: { resourceVersion: inv.metadata.resourceVersion }, spec: { revoked: true } },
   );
   const accepted = inv.status?.phase === 'Accepted';
-  return `invitation ${accountName}/${name}: revoked (spec.revoked=true); its link stops working${accepted ? `, and ${inv.spec.email} loses access to workspace ${inv.spec.workspace}` : ''}.\nIf the invitation is declared in Git, set revoked: true there too, or the next sync sets it back.\n`;
+  return `invitation ${accountName}/${name}: revoked (spec.revoked=true); its link stops working${accepted ? `, and ${inv.spec.email} loses access to workspace ${inv.spec.workspace}` : ''}.\n${inGit(`invitation ${name}`, inv.metadata, 'set revoked: true in its manifest too, or a sync of revoked: false gives the access back')}`;
 }
 
 export async function deleteWorkspace(
@@ -139,7 +146,7 @@ export async function deleteWorkspace(
   if (!opts.confirm)
     throw new OperatorError(
       'BadRequest',
-      `deleting workspace ${accountName}/${slug} deletes its client's data: ${what}. Nothing was changed.\nRun again with --confirm to set ${Annotations.confirmDelete}=${slug} (the confirmation the webhook asks for) and delete it.`,
+      `deleting workspace ${accountName}/${slug} deletes its client's data: ${what}. Nothing was changed.\nRun again with --confirm to set ${Annotations.confirmDelete}=${slug} (the confirmation the webhook asks for) and delete it.\n${inGit(`workspace ${slug}`, ws.metadata, 'delete it through Git instead: commit the confirmation, then remove it (docs/deleting-workspaces.md)')}`.trimEnd(),
     );
   if (ws.metadata.annotations?.[Annotations.confirmDelete] !== slug)
     await mergePatch(
@@ -157,9 +164,12 @@ export async function deleteWorkspace(
   const deleted = await api.delete(Resources.Workspace, { namespace, name: slug }, { uid: ws.metadata.uid });
   if (!deleted) return `workspace ${accountName}/${slug} was already gone.\n`;
   const started = `workspace ${accountName}/${slug}: deletion confirmed (${Annotations.confirmDelete}=${slug}) and requested; the operator removes ${what}.`;
-  const gitops =
-    'If the workspace is declared in Git, remove it there as well, or the next sync creates it again (empty).';
-  if (!opts.wait) return `${started}\nIt shows phase Deleting until then.\n${gitops}\n`;
+  const gitops = inGit(
+    `workspace ${slug}`,
+    ws.metadata,
+    'remove it from Git too, or the next sync creates it again, empty (a new namespace, schema and role)',
+  );
+  if (!opts.wait) return `${started}\nIt shows phase Deleting until then.\n${gitops}`;
   await poll(`workspace ${accountName}/${slug} to be gone`, async () => {
     try {
       return (await api.get(Resources.Workspace, { namespace, name: slug })) === undefined ? true : undefined;
@@ -168,5 +178,5 @@ export async function deleteWorkspace(
       throw err;
     }
   });
-  return `${started}\nDone: the workspace is gone.\n${gitops}\n`;
+  return `${started}\nDone: the workspace is gone.\n${gitops}`;
 }
