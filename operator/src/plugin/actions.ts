@@ -62,6 +62,11 @@ export async function rotate(
   const home = await readHome(api, accountName);
   const ws = await readWorkspace(api, home, slug);
   const namespace = ws.metadata.namespace ?? accountName;
+  if (ws.metadata.deletionTimestamp !== undefined)
+    throw new OperatorError(
+      'Invalid',
+      `workspace ${accountName}/${slug} is being deleted; there is nothing to rotate`,
+    );
   const value = rotationValue(opts.now);
   await mergePatch(
     api,
@@ -138,6 +143,8 @@ export async function deleteWorkspace(
   const home = await readHome(api, accountName);
   const ws = await readWorkspace(api, home, slug);
   const namespace = ws.metadata.namespace ?? accountName;
+  if (ws.metadata.deletionTimestamp !== undefined)
+    return `workspace ${accountName}/${slug} is already being deleted (since ${ws.metadata.deletionTimestamp}).\n`;
   const db = ws.status?.database;
   const what = [
     `namespace ${namespaceOf(accountName, ws)} and everything in it`,

@@ -144,15 +144,26 @@ export async function writeReport(
   add('status.txt', renderStatus(view, opts.now, opts.where));
   if (view.account === undefined)
     problems.push(`get Account ${accountName}: not allowed: ${view.accountDenied ?? ''}`);
+  // The objects as the API server holds them, not as this plugin's schemas read them: a field or value of a newer
+  // operator, and what a default would hide, is what Support may need to see.
+  const rawAccount =
+    view.account === undefined ? undefined : await api.get(Resources.Account, { name: accountName });
   add(
     'account.yaml',
-    view.account === undefined
-      ? '# the Account could not be read: see problems.txt\n'
-      : yamlOf([view.account]),
+    rawAccount === undefined ? '# the Account could not be read: see problems.txt\n' : yamlOf([rawAccount]),
   );
-  add('workspaces.yaml', yamlOf(view.workspaces));
-  add('invitations.yaml', yamlOf(view.invitations));
-  add('connections.yaml', yamlOf(view.connections));
+  for (const [file, r] of [
+    ['workspaces.yaml', Resources.Workspace],
+    ['invitations.yaml', Resources.ClientInvitation],
+    ['connections.yaml', Resources.Connection],
+  ] as const) {
+    const items = await attempt(
+      `list ${r.plural} in ${view.namespace}`,
+      async () => (await api.list(r, { namespace: view.namespace })).items,
+      [],
+    );
+    add(file, yamlOf(items));
+  }
 
   const nsObjects = await Promise.all(
     namespaces.map((name) =>
