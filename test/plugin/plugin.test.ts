@@ -92,7 +92,8 @@ function installPackage(): void {
   const pkg = join(work, 'package');
   mkdirSync(join(pkg, 'bin'), { recursive: true });
   copyFileSync(join(REPO_ROOT, 'package.json'), join(pkg, 'package.json'));
-  copyFileSync(join(REPO_ROOT, 'bin/kubectl-taskjuice'), join(pkg, 'bin/kubectl-taskjuice'));
+  for (const file of readdirSync(join(REPO_ROOT, 'bin')))
+    copyFileSync(join(REPO_ROOT, 'bin', file), join(pkg, 'bin', file));
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(pkg, 'node_modules'));
   execFileSync(
     process.execPath,
@@ -223,6 +224,18 @@ describe('kubectl taskjuice', () => {
     const help = await taskjuice('--help');
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/kubectl taskjuice delete <account> <workspace> \[--confirm\]/);
+  });
+
+  it('completes commands, accounts and workspaces in the shell through kubectl', async () => {
+    const complete = async (...words: string[]) =>
+      (
+        await exec(await kubectlBinary(), ['__complete', 'taskjuice', ...words], { KUBECONFIG: kubeconfig })
+      ).stdout
+        .trim()
+        .split('\n');
+    expect(await complete('ro')).toEqual(['rotate', ':4']);
+    expect(await complete('status', account.slice(0, -2))).toEqual([account, ':4']);
+    expect(await complete('rotate', account, '')).toEqual(['shop', 'web', ':4']);
   });
 
   it('status shows the plan, the workspaces with phase, namespace and clients, the invitations, the connections, and what is not Ready', async () => {

@@ -65,7 +65,7 @@ export interface Invocation {
 
 export type Parsed = { help: true; command: CommandName | undefined } | ({ help: false } & Invocation);
 
-const isCommand = (word: string): word is CommandName => Object.hasOwn(COMMANDS, word);
+export const isCommand = (word: string): word is CommandName => Object.hasOwn(COMMANDS, word);
 
 const usageError = (message: string) => new OperatorError('BadRequest', message);
 

@@ -4,9 +4,11 @@ import { KubeClient } from '../kube/client.js';
 import { defaultCredentials, fileCredentials } from '../kube/credentials.js';
 import { deleteWorkspace, resend, revoke, rotate } from './actions.js';
 import { parseArgs, usage, type Invocation } from './args.js';
+import { NO_FILE_COMPLETION, completions, connectionFlags } from './complete.js';
 import { writeReport } from './report.js';
 import { renderStatus } from './status.js';
-import { readAccountView } from './view.js';
+import { readAccountView, readHome } from './view.js';
+import { Resources } from '../kube/resources.js';
 
 /**
  * The entry of `kubectl taskjuice` (bin/kubectl-taskjuice runs the built copy of this file). It reads the
@@ -25,7 +27,10 @@ export interface PluginIo {
 
 export const EXIT = { ok: 0, error: 1, usage: 2 } as const;
 
-async function connect(inv: Invocation, env: NodeJS.ProcessEnv): Promise<Api> {
+async function connect(
+  inv: Pick<Invocation, 'context' | 'kubeconfig' | 'as' | 'asGroups'>,
+  env: NodeJS.ProcessEnv,
+): Promise<Api> {
   const options = { context: inv.context };
   const credentials =
     inv.kubeconfig !== undefined
@@ -89,7 +94,39 @@ function explain(err: unknown): string {
   return message;
 }
 
+const names = (items: unknown[]): string[] =>
+  items.flatMap((item) => {
+    const meta = item && typeof item === 'object' && 'metadata' in item ? item.metadata : undefined;
+    return meta && typeof meta === 'object' && 'name' in meta && typeof meta.name === 'string'
+      ? [meta.name]
+      : [];
+  });
+
+/** `__complete <words…>`: what kubectl_complete-taskjuice asks for; never an error on stdout, always exit 0. */
+async function complete(words: readonly string[], io: PluginIo): Promise<number> {
+  let api: Api | undefined;
+  const connected = async () => (api ??= await connect(connectionFlags(words), io.env));
+  const list = async (r: (typeof Resources)[keyof typeof Resources], namespace?: string) =>
+    names((await (await connected()).list(r, namespace === undefined ? {} : { namespace })).items);
+  const homeOf = async (account: string) => (await readHome(await connected(), account)).namespace;
+  try {
+    const found = await completions(words, {
+      accounts: () => list(Resources.Account),
+      workspaces: async (account) => list(Resources.Workspace, await homeOf(account)),
+      invitations: async (account) => list(Resources.ClientInvitation, await homeOf(account)),
+    });
+    io.stdout(found.map((c) => `${c}\n`).join(''));
+  } catch {
+    // Nothing to offer: the shell shows no candidates rather than an error in the middle of the line.
+  } finally {
+    api?.client.close();
+  }
+  io.stdout(`${NO_FILE_COMPLETION}\n`);
+  return EXIT.ok;
+}
+
 export async function main(argv: readonly string[], io: PluginIo): Promise<number> {
+  if (argv[0] === '__complete') return complete(argv.slice(1), io);
   let inv: Invocation;
   try {
     const parsed = parseArgs(argv);
