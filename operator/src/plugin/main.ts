@@ -2,19 +2,18 @@ import { errorMessage, isCode } from '../errors.js';
 import { Api } from '../kube/api.js';
 import { KubeClient } from '../kube/client.js';
 import { defaultCredentials, fileCredentials } from '../kube/credentials.js';
+import { Resources } from '../kube/resources.js';
 import { deleteWorkspace, resend, revoke, rotate } from './actions.js';
 import { parseArgs, usage, type Invocation } from './args.js';
 import { NO_FILE_COMPLETION, completions, connectionFlags } from './complete.js';
 import { writeReport } from './report.js';
 import { renderStatus } from './status.js';
 import { readAccountView, readHome } from './view.js';
-import { Resources } from '../kube/resources.js';
 
 /**
  * The entry of `kubectl taskjuice` (bin/kubectl-taskjuice runs the built copy of this file). It reads the
  * kubeconfig as kubectl does (`--kubeconfig`, else KUBECONFIG, else ~/.kube/config, else in-cluster; `--context`,
- * `--as`),
- * runs one command and answers with an exit code: 0 done, 1 an error it names, 2 a usage error.
+ * `--as`), runs one command and answers with an exit code: 0 done, 1 an error it names, 2 a usage error.
  */
 
 export interface PluginIo {
@@ -36,10 +35,10 @@ async function connect(
     inv.kubeconfig !== undefined
       ? await fileCredentials(inv.kubeconfig, options)
       : await defaultCredentials(env, options);
-  // A person waits for the answer: a dead API server should say so within seconds, not minutes.
   const impersonate = inv.as === undefined ? undefined : { user: inv.as, groups: inv.asGroups };
   return new Api(
     await KubeClient.fromCredentials(credentials, {
+      // A person waits for the answer: a dead API server should say so within seconds, not minutes.
       timeoutMs: 15_000,
       maxSockets: 8,
       ...(impersonate ? { impersonate } : {}),

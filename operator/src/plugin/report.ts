@@ -2,10 +2,11 @@ import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { z } from 'zod';
-import { errorMessage, isCode } from '../errors.js';
-import { OperatorError } from '../errors.js';
+import { OperatorError, errorMessage, isCode } from '../errors.js';
 import type { Api } from '../kube/api.js';
-import { Resources, type ResourceType } from '../kube/resources.js';
+import { Resources } from '../kube/resources.js';
+import { OPERATOR_SELECTOR, operatorStatus } from './operator-status.js';
+import { sanitize, secretSummary } from './redact.js';
 import { renderStatus, whereText, type Where } from './status.js';
 import { tarGz, type TarEntry } from './tar.js';
 import { namespaceOf, readAccountView } from './view.js';
@@ -18,58 +19,6 @@ import { namespaceOf, readAccountView } from './view.js';
  * its managedFields and its last-applied-configuration (which holds whatever was applied, a Secret's data
  * included), and token digests are removed.
  */
-
-const Deployment: ResourceType = {
-  group: 'apps',
-  version: 'v1',
-  kind: 'Deployment',
-  plural: 'deployments',
-  namespaced: true,
-};
-
-/** How the chart and deploy/install.yaml label the operator's Deployment. */
-export const OPERATOR_SELECTOR = 'app.kubernetes.io/name=workspace-operator';
-
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-const REDACTED_KEYS = new Set(['tokenHash', 'token', 'password']);
-
-/** A copy of an object fit for the bundle: no managedFields, no last-applied-configuration, no token digests. */
-export function sanitize(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sanitize);
-  if (value === null || typeof value !== 'object') return value;
-  const out: Record<string, unknown> = {};
-  for (const [key, inner] of Object.entries(value)) {
-    if (key === 'managedFields' || key === LAST_APPLIED) continue;
-    out[key] = REDACTED_KEYS.has(key) ? '<removed from the report>' : sanitize(inner);
-  }
-  return out;
-}
-
-const SecretShape = z.object({
-  metadata: z.object({
-    name: z.string(),
-    namespace: z.string().optional(),
-    labels: z.record(z.string(), z.string()).optional(),
-    creationTimestamp: z.string().optional(),
-    ownerReferences: z.array(z.object({ kind: z.string(), name: z.string() })).optional(),
-  }),
-  type: z.string().optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
-});
-
-/** What a Secret is, without what it holds: name, type, labels, owners, and the names of its keys. */
-export function secretSummary(raw: unknown): Record<string, unknown> {
-  const s = SecretShape.parse(raw);
-  return {
-    name: s.metadata.name,
-    namespace: s.metadata.namespace,
-    type: s.type,
-    keys: Object.keys(s.data ?? {}).sort(),
-    labels: s.metadata.labels,
-    owners: s.metadata.ownerReferences?.map((o) => `${o.kind}/${o.name}`),
-    created: s.metadata.creationTimestamp,
-  };
-}
 
 const EventShape = z.looseObject({
   type: z.string().optional(),
@@ -266,102 +215,4 @@ export async function writeReport(
     for (const f of ordered) writeFileSync(join(output, f.path), f.content, { flag: 'wx' });
   }
   return { path: output, files: ordered.map((f) => f.path), problems };
-}
-
-const ContainerStatus = z.looseObject({
-  name: z.string(),
-  image: z.string().optional(),
-  ready: z.boolean().optional(),
-  restartCount: z.number().optional(),
-  state: z.unknown().optional(),
-  lastState: z.unknown().optional(),
-});
-
-const DeploymentShape = z.looseObject({
-  metadata: z.looseObject({
-    name: z.string(),
-    namespace: z.string().optional(),
-    labels: z.unknown().optional(),
-  }),
-  spec: z
-    .looseObject({
-      replicas: z.number().optional(),
-      selector: z.object({ matchLabels: z.record(z.string(), z.string()).optional() }).optional(),
-      template: z
-        .object({
-          spec: z
-            .object({
-              containers: z.array(z.looseObject({ name: z.string(), image: z.string().optional() })),
-            })
-            .optional(),
-        })
-        .optional(),
-    })
-    .optional(),
-  status: z.unknown().optional(),
-});
-
-const PodShape = z.looseObject({
-  metadata: z.looseObject({ name: z.string(), creationTimestamp: z.string().optional() }),
-  spec: z.looseObject({ nodeName: z.string().optional() }).optional(),
-  status: z
-    .looseObject({
-      phase: z.string().optional(),
-      conditions: z.unknown().optional(),
-      containerStatuses: z.array(ContainerStatus).optional(),
-      startTime: z.string().optional(),
-    })
-    .optional(),
-});
-
-/** The operator's Deployments and pods: their status, images and restarts; never their specs (env may hold secrets). */
-async function operatorStatus(
-  api: Api,
-  attempt: <T>(what: string, read: () => Promise<T>, fallback: T) => Promise<T>,
-): Promise<string> {
-  const deployments = await attempt(
-    `list Deployments labelled ${OPERATOR_SELECTOR}`,
-    async () =>
-      (await api.list(Deployment, { labelSelector: OPERATOR_SELECTOR })).items.map((d) =>
-        DeploymentShape.parse(d),
-      ),
-    [],
-  );
-  if (deployments.length === 0)
-    return `# No Deployment labelled ${OPERATOR_SELECTOR} was found (or it could not be listed: see problems.txt).\n# An operator run outside the cluster (npm run dev) has none.\n`;
-  const docs = [];
-  for (const d of deployments) {
-    const namespace = d.metadata.namespace ?? 'default';
-    const matchLabels = d.spec?.selector?.matchLabels ?? {};
-    const selector = Object.entries(matchLabels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(',');
-    const pods = await attempt(
-      `list pods of Deployment ${namespace}/${d.metadata.name}`,
-      async () =>
-        (await api.list(Resources.Pod, { namespace, labelSelector: selector })).items.map((p) =>
-          PodShape.parse(p),
-        ),
-      [],
-    );
-    docs.push({
-      deployment: {
-        name: d.metadata.name,
-        namespace,
-        labels: d.metadata.labels,
-        replicas: d.spec?.replicas,
-        images: d.spec?.template?.spec?.containers.map((c) => `${c.name}=${c.image ?? ''}`),
-        status: d.status,
-      },
-      pods: pods.map((p) => ({
-        name: p.metadata.name,
-        node: p.spec?.nodeName,
-        created: p.metadata.creationTimestamp,
-        phase: p.status?.phase,
-        conditions: p.status?.conditions,
-        containers: p.status?.containerStatuses,
-      })),
-    });
-  }
-  return docs.map((doc) => stringify(sanitize(doc))).join('---\n');
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sanitize, secretSummary } from './report.js';
+import { sanitize, secretSummary } from './redact.js';
 
 describe('what the support bundle keeps of an object', () => {
   it('drops managedFields, last-applied-configuration and token digests, and keeps the rest', () => {
