@@ -27,6 +27,11 @@ WORKDIR /app
 COPY --from=build /src/package.json ./
 COPY --from=dependencies /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
+# pg_dump and psql move workspaces between PostgreSQL servers (DATABASE_TOOLS_DIR points elsewhere if needed):
+# they must be at least as new as the servers, so an image for newer servers installs a newer client here.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client \
+ && rm -rf /var/lib/apt/lists/*
 # A numeric non-root user, so Pod Security "restricted" (runAsNonRoot) can verify it without a name lookup.
 USER 65532:65532
 # 9443: webhook (/validate) and invitation links (/accept), HTTPS; 8080: /metrics; 8081: /healthz and /readyz.

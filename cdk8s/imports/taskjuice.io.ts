@@ -119,6 +119,13 @@ export interface AccountSpec {
   readonly workspaceLimit?: number;
 
   /**
+   * Pins the account: new workspaces are placed only on DatabaseServers with these labels (default: any Active server). Set by the platform team; workspaces already placed stay where they are.
+   *
+   * @schema AccountSpec#databaseServerSelector
+   */
+  readonly databaseServerSelector?: AccountSpecDatabaseServerSelector;
+
+  /**
    * Agency staff. A teammate reaches every workspace of the account unless its workspaces list names some; at least one Owner reaches every workspace.
    *
    * @schema AccountSpec#teammates
@@ -136,7 +143,36 @@ export function toJson_AccountSpec(obj: AccountSpec | undefined): Record<string,
     'displayName': obj.displayName,
     'plan': obj.plan,
     'workspaceLimit': obj.workspaceLimit,
+    'databaseServerSelector': toJson_AccountSpecDatabaseServerSelector(obj.databaseServerSelector),
     'teammates': obj.teammates?.map(y => toJson_AccountSpecTeammates(y)),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Pins the account: new workspaces are placed only on DatabaseServers with these labels (default: any Active server). Set by the platform team; workspaces already placed stay where they are.
+ *
+ * @schema AccountSpecDatabaseServerSelector
+ */
+export interface AccountSpecDatabaseServerSelector {
+  /**
+   * Labels a DatabaseServer must carry for the workspaces of this account to be placed on it.
+   *
+   * @schema AccountSpecDatabaseServerSelector#matchLabels
+   */
+  readonly matchLabels: { [key: string]: string };
+}
+
+/**
+ * Converts an object of type 'AccountSpecDatabaseServerSelector' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_AccountSpecDatabaseServerSelector(obj: AccountSpecDatabaseServerSelector | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'matchLabels': ((obj.matchLabels) === undefined) ? undefined : (Object.entries(obj.matchLabels).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {})),
   };
   // filter undefined values
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
@@ -580,6 +616,189 @@ export function toJson_ConnectionSpecCredentialsSecretRef(obj: ConnectionSpecCre
   return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
 }
 /* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+
+/**
+ * A PostgreSQL server the operator may place new workspaces on, with its capacity and state. A workspace stays on the server it was placed on; the configuration’s DATABASE_URL is the server named default.
+ *
+ * @schema DatabaseServer
+ */
+export class DatabaseServer extends ApiObject {
+  /**
+   * Returns the apiVersion and kind for "DatabaseServer"
+   */
+  public static readonly GVK: GroupVersionKind = {
+    apiVersion: 'taskjuice.io/v1alpha1',
+    kind: 'DatabaseServer',
+  }
+
+  /**
+   * Renders a Kubernetes manifest for "DatabaseServer".
+   *
+   * This can be used to inline resource manifests inside other objects (e.g. as templates).
+   *
+   * @param props initialization props
+   */
+  public static manifest(props: DatabaseServerProps): any {
+    return {
+      ...DatabaseServer.GVK,
+      ...toJson_DatabaseServerProps(props),
+    };
+  }
+
+  /**
+   * Defines a "DatabaseServer" API object
+   * @param scope the scope in which to define this object
+   * @param id a scope-local name for the object
+   * @param props initialization props
+   */
+  public constructor(scope: Construct, id: string, props: DatabaseServerProps) {
+    super(scope, id, {
+      ...DatabaseServer.GVK,
+      ...props,
+    });
+  }
+
+  /**
+   * Renders the object to Kubernetes JSON.
+   */
+  public override toJson(): any {
+    const resolved = super.toJson();
+
+    return {
+      ...DatabaseServer.GVK,
+      ...toJson_DatabaseServerProps(resolved),
+    };
+  }
+}
+
+/**
+ * A PostgreSQL server the operator may place new workspaces on, with its capacity and state. A workspace stays on the server it was placed on; the configuration’s DATABASE_URL is the server named default.
+ *
+ * @schema DatabaseServer
+ */
+export interface DatabaseServerProps {
+  /**
+   * @schema DatabaseServer#metadata
+   */
+  readonly metadata?: ApiObjectMetadata;
+
+  /**
+   * A PostgreSQL server the operator may place workspaces on.
+   *
+   * @schema DatabaseServer#spec
+   */
+  readonly spec: DatabaseServerSpec;
+}
+
+/**
+ * Converts an object of type 'DatabaseServerProps' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DatabaseServerProps(obj: DatabaseServerProps | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'metadata': obj.metadata,
+    'spec': toJson_DatabaseServerSpec(obj.spec),
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * A PostgreSQL server the operator may place workspaces on.
+ *
+ * @schema DatabaseServerSpec
+ */
+export interface DatabaseServerSpec {
+  /**
+   * The Secret with the operator's connection to this server. Required, except for the server named default, which is the configuration's DATABASE_URL.
+   *
+   * @schema DatabaseServerSpec#connectionSecret
+   */
+  readonly connectionSecret?: DatabaseServerSpecConnectionSecret;
+
+  /**
+   * How many workspaces the server may hold (default 10000).
+   *
+   * @schema DatabaseServerSpec#capacity
+   */
+  readonly capacity?: number;
+
+  /**
+   * Active takes new workspaces; Cordoned keeps its workspaces and takes no new ones; Draining takes none and its workspaces are to be moved away.
+   *
+   * @schema DatabaseServerSpec#state
+   */
+  readonly state?: DatabaseServerSpecState;
+}
+
+/**
+ * Converts an object of type 'DatabaseServerSpec' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DatabaseServerSpec(obj: DatabaseServerSpec | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'connectionSecret': toJson_DatabaseServerSpecConnectionSecret(obj.connectionSecret),
+    'capacity': obj.capacity,
+    'state': obj.state,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The Secret with the operator's connection to this server. Required, except for the server named default, which is the configuration's DATABASE_URL.
+ *
+ * @schema DatabaseServerSpecConnectionSecret
+ */
+export interface DatabaseServerSpecConnectionSecret {
+  /**
+   * Name of the Secret, in the operator's namespace.
+   *
+   * @schema DatabaseServerSpecConnectionSecret#name
+   */
+  readonly name: string;
+
+  /**
+   * The entry holding a postgres:// connection string of a role with CREATEROLE that owns the database (default uri, as in a CloudNativePG app Secret).
+   *
+   * @schema DatabaseServerSpecConnectionSecret#key
+   */
+  readonly key?: string;
+}
+
+/**
+ * Converts an object of type 'DatabaseServerSpecConnectionSecret' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DatabaseServerSpecConnectionSecret(obj: DatabaseServerSpecConnectionSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * Active takes new workspaces; Cordoned keeps its workspaces and takes no new ones; Draining takes none and its workspaces are to be moved away.
+ *
+ * @schema DatabaseServerSpecState
+ */
+export enum DatabaseServerSpecState {
+  /** Active */
+  ACTIVE = "Active",
+  /** Cordoned */
+  CORDONED = "Cordoned",
+  /** Draining */
+  DRAINING = "Draining",
+}
 
 
 /**

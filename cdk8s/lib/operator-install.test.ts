@@ -89,6 +89,7 @@ describe('OperatorInstall', () => {
       'accounts.taskjuice.io',
       'clientinvitations.taskjuice.io',
       'connections.taskjuice.io',
+      'databaseservers.taskjuice.io',
       'workspaces.taskjuice.io',
     ]);
   });

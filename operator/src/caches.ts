@@ -7,6 +7,7 @@ import { AccountSpec, AccountStatus } from './api/v1alpha1/account.js';
 import { ClientInvitationSpec, ClientInvitationStatus } from './api/v1alpha1/clientinvitation.js';
 import { WorkspaceSpec, WorkspaceStatus } from './api/v1alpha1/workspace.js';
 import { ConnectionSpec, ConnectionStatus } from './api/v1alpha1/connection.js';
+import { DatabaseServerSpec, DatabaseServerStatus } from './api/v1alpha1/databaseserver.js';
 import { MOUNTED_SECRET_PREFIX, contentDigest } from './domain/connections.js';
 import { ClaimData } from './domain/claims.js';
 import { Informer, type CachedObject, type InformerOptions } from './kube/informer.js';
@@ -176,6 +177,7 @@ export type AccountObject = Typed<AccountSpec, AccountStatus>;
 export type WorkspaceObject = Typed<WorkspaceSpec, WorkspaceStatus>;
 export type InvitationObject = Typed<ClientInvitationSpec, ClientInvitationStatus>;
 export type ConnectionObject = Typed<ConnectionSpec, ConnectionStatus>;
+export type DatabaseServerObject = Typed<DatabaseServerSpec, DatabaseServerStatus>;
 
 /** Every field a child's fields parse to when they are not what the operator writes. */
 const lenient = <T extends z.ZodType>(schema: T) => schema.optional().catch(undefined);
@@ -185,6 +187,7 @@ const parseAccount = typedKind(AccountSpec, AccountStatus);
 const parseWorkspace = typedKind(WorkspaceSpec, WorkspaceStatus);
 const parseInvitation = typedKind(ClientInvitationSpec, ClientInvitationStatus);
 const parseConnection = typedKind(ConnectionSpec, ConnectionStatus);
+const parseDatabaseServer = typedKind(DatabaseServerSpec, DatabaseServerStatus);
 const parseCredentials = typedChild(z.object({ contentDigest: z.string() }));
 const parseSecret = typedChild(z.object({ data: lenient(Strings) }));
 const parseQuota = typedChild(
@@ -211,6 +214,7 @@ export interface Caches {
   workspaces: Informer<WorkspaceObject>;
   invitations: Informer<InvitationObject>;
   connections: Informer<ConnectionObject>;
+  databaseServers: Informer<DatabaseServerObject>;
   /** Secrets labelled as a connection's credentials source, anywhere: kept as digests (see trimCredentials). */
   credentialSources: Informer<CredentialsObject>;
   /** The Secrets the operator gives workspace namespaces, one per connection, kept as digests. */
@@ -264,6 +268,10 @@ export function buildCaches(api: Api, config: Config, log: Logger): Caches {
     workspaces: informer(Resources.Workspace, own, parseWorkspace),
     invitations: informer(Resources.ClientInvitation, own, parseInvitation),
     connections: informer(Resources.Connection, own, parseConnection),
+    // Placement reads every label of a server (accounts select servers by them); only the platform team makes them.
+    databaseServers: informer(Resources.DatabaseServer, own, parseDatabaseServer, {
+      trim: (o) => ({ ...trimObject(o), metadata: { ...trimObject(o).metadata, labels: o.metadata.labels } }),
+    }),
     credentialSources: informer(Resources.Secret, `${Labels.connectionCredentials}=true`, parseCredentials, {
       trim: trimCredentials,
     }),

@@ -155,6 +155,12 @@ const Environment = z.object({
     })
     .optional(),
   DATABASE_POOL_SIZE: positiveInt(10, 200),
+  // How many workspaces placement puts on the DATABASE_URL server, unless a DatabaseServer named default says.
+  DATABASE_CAPACITY: positiveInt(10000, 1000000),
+  // Where pg_dump and psql are, for moving workspaces between servers (default: PATH).
+  DATABASE_TOOLS_DIR: z.string().min(1).optional(),
+  // Workspaces moved at once (a drain moves this many at a time).
+  DATABASE_MOVE_CONCURRENCY: positiveInt(2, 100),
   DATABASE_NAME_PREFIX: sqlIdentifier('ws', 8),
   DATABASE_TENANT_GROUP: sqlIdentifier('workspace_tenants', 63),
   // Sessions of the operator end on the server after these (SPEC 4b: tenants must not be able to stall it).
@@ -267,6 +273,11 @@ export interface Config {
     clientSslMode: string | undefined;
     databaseName: string;
     poolSize: number;
+    /** Workspaces placement puts on the DATABASE_URL server (a DatabaseServer named default overrides it). */
+    defaultCapacity: number;
+    /** pg_dump and psql for moves; undefined: found on PATH. */
+    toolsDir: string | undefined;
+    moveConcurrency: number;
     namePrefix: string;
     tenantGroup: string;
     tenantConnectionLimit: number;
@@ -438,6 +449,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       clientSslMode: e.DATABASE_CLIENT_SSLMODE,
       databaseName,
       poolSize: e.DATABASE_POOL_SIZE,
+      defaultCapacity: e.DATABASE_CAPACITY,
+      toolsDir: e.DATABASE_TOOLS_DIR,
+      moveConcurrency: e.DATABASE_MOVE_CONCURRENCY,
       namePrefix: e.DATABASE_NAME_PREFIX,
       tenantGroup: e.DATABASE_TENANT_GROUP,
       tenantConnectionLimit: e.DATABASE_TENANT_CONNECTION_LIMIT,

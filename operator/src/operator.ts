@@ -3,6 +3,7 @@ import type { Caches } from './caches.js';
 import { setupAccount } from './controllers/account/setup.js';
 import { setupClaims } from './controllers/claims/setup.js';
 import { setupConnection } from './controllers/connection/setup.js';
+import { setupDatabaseServer } from './controllers/databaseserver/setup.js';
 import type { ControllerContext, SetupContext } from './controllers/context.js';
 import { setupInvitation } from './controllers/invitation/setup.js';
 import { setupWorkspace } from './controllers/workspace/setup.js';
@@ -34,7 +35,10 @@ export interface OperatorOptions extends SharedOptions {
  */
 export class Operator {
   readonly shared: ControllerContext;
-  readonly controllers: Record<'account' | 'workspace' | 'invitation' | 'claims' | 'connection', Controller>;
+  readonly controllers: Record<
+    'account' | 'workspace' | 'invitation' | 'claims' | 'connection' | 'databaseserver',
+    Controller
+  >;
   readonly leader: LeaderElector | undefined;
   webhook: Serving | undefined;
   healthPort = 0;
@@ -53,7 +57,7 @@ export class Operator {
     setMaxListeners(0, this.abort.signal);
     this.shared = buildShared({ ...opts, fence: () => this.lapsedLeadership() });
     this.database = new DatabaseHealth(this.shared.db, this.shared.inventory, log);
-    this.drift = new DriftChecks(this.shared.inventory, {
+    this.drift = new DriftChecks(this.shared.servers, {
       intervalMs: config.database.driftCheckIntervalMs,
       isLeader: () => this.isLeader,
       log,
@@ -79,6 +83,7 @@ export class Operator {
       invitation: setupInvitation(mgr, mailer),
       claims: setupClaims(mgr),
       connection: setupConnection(mgr),
+      databaseserver: setupDatabaseServer(mgr),
     };
     this.leader = config.leaderElection.enabled
       ? new LeaderElector(this.api, {
@@ -154,7 +159,7 @@ export class Operator {
       };
       const onStarted = () => {
         const { namespace, name, identity } = config.leaderElection;
-        this.shared.db.lead({ lease: `${namespace}/${name}`, identity, onFenced: stepDown });
+        this.shared.servers.lead({ lease: `${namespace}/${name}`, identity, onFenced: stepDown });
         startControllers();
       };
       const onStopped = () => stepDown('lost the leader Lease');
@@ -197,7 +202,7 @@ export class Operator {
     await Promise.allSettled(this.background);
     await this.webhook?.stop();
     await Promise.all(this.servers.map((s) => s.close()));
-    await this.shared.db.close();
+    await this.shared.servers.close();
     this.opts.kube.close();
     this.opts.log.info('stopped');
   }

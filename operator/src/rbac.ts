@@ -129,6 +129,9 @@ export function operatorRules(bindable: string[]): PolicyRule[] {
       resources: ['accounts', 'workspaces', 'clientinvitations', 'connections'],
       verbs: [...READ, 'patch', 'update'],
     },
+    // The PostgreSQL servers workspaces are placed on: read, and their status written.
+    { apiGroups: [GROUP], resources: ['databaseservers'], verbs: READ },
+    { apiGroups: [GROUP], resources: ['databaseservers/status'], verbs: ['get', 'patch', 'update'] },
     // A deleted workspace takes its connections with it.
     { apiGroups: [GROUP], resources: ['connections'], verbs: ['delete'] },
     {

@@ -223,7 +223,13 @@ describe('a Workspace', () => {
       const a = await read(api, Resources.Account, undefined, account);
       return a?.status?.workspaceCount === 1 ? a : undefined;
     });
-    expect(acct.status?.plan).toEqual({ name: 'enterprise', resolved: false, workspaceLimit: 1 });
+    expect(acct.status?.plan).toEqual({
+      name: 'enterprise',
+      resolved: false,
+      workspaceLimit: 1,
+      planLimit: 1,
+      limitSource: 'Fallback',
+    });
     expect(acct.status?.conditions?.find((c) => c.type === 'PlanResolved')).toMatchObject({
       status: 'False',
       reason: 'UnknownPlan',
@@ -243,7 +249,13 @@ describe('a Workspace', () => {
     const account = uniqueName('bulk');
     await createAccount(api, shard, account, { plan: 'bulk' });
     const acct = await waitReady(api, Resources.Account, undefined, account);
-    expect(acct.status?.plan).toEqual({ name: 'bulk', resolved: true, workspaceLimit: 1000 });
+    expect(acct.status?.plan).toEqual({
+      name: 'bulk',
+      resolved: true,
+      workspaceLimit: 1000,
+      planLimit: 1000,
+      limitSource: 'Plan',
+    });
     const quota = (await api.get(Resources.ResourceQuota, {
       namespace: account,
       name: 'taskjuice-workspaces',

@@ -92,6 +92,7 @@ describe('the Helm chart with default values', () => {
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'NetworkPolicy',
       'PodDisruptionBudget',

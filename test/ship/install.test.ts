@@ -47,6 +47,7 @@ describe('the install manifests the cdk8s app synthesizes (deploy/install.yaml)'
       'CustomResourceDefinition',
       'CustomResourceDefinition',
       'CustomResourceDefinition',
+      'CustomResourceDefinition',
       'Deployment',
       'Namespace',
       'NetworkPolicy',

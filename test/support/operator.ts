@@ -3,6 +3,16 @@ import { loadConfig, type Config } from '../../operator/src/config.js';
 import { KubeClient } from '../../operator/src/kube/client.js';
 import { createLogger } from '../../operator/src/log.js';
 import { Operator } from '../../operator/src/operator.js';
+import { binDir } from '../../operator/tools/local/postgres.js';
+
+/** pg_dump and psql of the local PostgreSQL, for moves between servers (none with an external database only). */
+function databaseTools(): Record<string, string> {
+  try {
+    return { DATABASE_TOOLS_DIR: binDir() };
+  } catch {
+    return {};
+  }
+}
 
 /** The label that gives each test file objects of its own: its operator watches only those. */
 export const SHARD_LABEL = 'test.taskjuice.io/shard';
@@ -39,6 +49,7 @@ export function testEnvironment(opts: TestOperatorOptions): Record<string, strin
     WEBHOOK_IP_ADDRESSES: '127.0.0.1',
     WEBHOOK_CONFIGURATION_NAME: `webhook-${opts.shard}`,
     ...webhookClientEnvironment(),
+    ...databaseTools(),
     ACCEPT_PORT: '0',
     LEADER_ELECTION_ID: `operator-${opts.shard}`,
     HTTP_BIND_ADDRESS: '127.0.0.1',

@@ -57,6 +57,15 @@ export const Reason = {
   Expired: 'Expired',
   TeammateEmail: 'TeammateEmail',
   WorkspaceNotFound: 'WorkspaceNotFound',
+  /** A workspace that waits for a DatabaseServer with room, or for the one it is placed on to open. */
+  NoDatabaseServer: 'NoDatabaseServer',
+  DatabaseServerNotOpen: 'DatabaseServerNotOpen',
+  Moving: 'Moving',
+  MoveFailed: 'MoveFailed',
+  Moved: 'Moved',
+  // DatabaseServer
+  Reachable: 'Reachable',
+  Unreachable: 'Unreachable',
   // Connection
   CredentialsMounted: 'CredentialsMounted',
   Reconnected: 'Reconnected',

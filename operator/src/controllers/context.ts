@@ -2,6 +2,8 @@ import type { Caches } from '../caches.js';
 import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { TenantInventory } from '../db/inventory.js';
+import type { DatabaseServers } from '../db/servers.js';
+import type { PlacementIndex } from '../domain/placement.js';
 import type { Api } from '../kube/api.js';
 import type { Controller, Reconciler } from '../kube/controller.js';
 import type { EventRecorder } from '../kube/events.js';
@@ -11,7 +13,12 @@ import type { Metrics } from '../metrics.js';
 export interface ControllerContext {
   api: Api;
   db: Database;
+  /** The default server's tenant inventory (DATABASE_URL). */
   inventory: TenantInventory;
+  /** Every PostgreSQL server workspaces are placed on, the default one included. */
+  servers: DatabaseServers;
+  /** How many workspaces each server holds. */
+  placement: PlacementIndex;
   config: Config;
   caches: Caches;
   events: EventRecorder;

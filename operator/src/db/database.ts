@@ -272,6 +272,12 @@ export class Database {
     await this.run(this.pool, 'ping', 'SELECT 1');
   }
 
+  /** The server's version as it reports it (`16.4 (Debian 16.4-1)`), which also proves it answers. */
+  async serverVersion(): Promise<string> {
+    const result = await this.run(this.pool, 'ping', 'SHOW server_version');
+    return String((result.rows[0] as { server_version?: unknown } | undefined)?.server_version ?? '');
+  }
+
   /**
    * Once per start: the operator's lock table; the NOLOGIN group role that holds CONNECT (granting CONNECT to each
    * tenant rewrites one catalog row per grant and slows with every tenant; membership in one group does not); the
@@ -521,6 +527,68 @@ export class Database {
            DELETE FROM ${LOCKS} WHERE name = ${literal(tenantKey(names))};
          END $wsop$`,
       );
+    });
+  }
+
+  /**
+   * A move's switch-over begins: the tenant can log in no more, and its sessions are ended and waited for, so no
+   * write of the client reaches this server after it returns. `resumeTenant` undoes it (a move rolled back).
+   */
+  async suspendTenant(names: TenantNames): Promise<void> {
+    const role = ident(names.role);
+    // NOLOGIN commits first: a session ended while it was still uncommitted could log in again at once.
+    await this.transaction('provision', false, async (c) => {
+      await this.run(c, 'provision', lockRow(tenantKey(names)));
+      await this.run(c, 'provision', `ALTER ROLE ${role} NOLOGIN`);
+    });
+    await this.transaction('provision', false, async (c) => {
+      await this.run(
+        c,
+        'provision',
+        `DO $wsop$ BEGIN
+           ${borrowMembership(role)};
+           PERFORM pg_catalog.pg_terminate_backend(pid, ${this.opts.lockTimeoutMs})
+              FROM pg_catalog.pg_stat_activity
+             WHERE usename = ${literal(names.role)} AND pid <> pg_catalog.pg_backend_pid();
+           REVOKE ${role} FROM CURRENT_USER;
+         END $wsop$`,
+      );
+    });
+  }
+
+  async resumeTenant(names: TenantNames): Promise<void> {
+    await this.transaction('provision', false, async (c) => {
+      await this.run(c, 'provision', lockRow(tenantKey(names)));
+      await this.run(c, 'provision', `ALTER ROLE ${ident(names.role)} LOGIN`);
+    });
+  }
+
+  /**
+   * Lends the operator's role the tenant's privileges outside a transaction, for the dump and restore of a move
+   * (they run as the tenant through `--role`/`SET ROLE`); `false` takes it back. Nothing else holds it meanwhile.
+   */
+  async lendTenant(names: TenantNames, lend: boolean): Promise<void> {
+    const role = ident(names.role);
+    await this.transaction('provision', false, async (c) => {
+      await this.run(c, 'provision', lend ? borrowMembership(role) : `REVOKE ${role} FROM CURRENT_USER`);
+    });
+  }
+
+  /** Rows per table of the tenant's schema, read as the tenant: what a move checks on both sides. */
+  async tableRows(names: TenantNames): Promise<Map<string, number>> {
+    return this.transaction('query', false, async (c) => {
+      await this.run(c, 'query', borrowMembership(ident(names.role)));
+      await this.run(c, 'query', `SET LOCAL ROLE ${ident(names.role)}`);
+      const result = await this.run(
+        c,
+        'query',
+        `SELECT c.relname AS name,
+                (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text::bigint AS n
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+          WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
+        [names.schema],
+      );
+      return new Map((result.rows as { name: string; n: string }[]).map((r) => [r.name, Number(r.n)]));
     });
   }
 

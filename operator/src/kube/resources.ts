@@ -28,6 +28,13 @@ export const Resources = {
     namespaced: true,
   },
   Connection: { group: GROUP, version: VERSION, kind: 'Connection', plural: 'connections', namespaced: true },
+  DatabaseServer: {
+    group: GROUP,
+    version: VERSION,
+    kind: 'DatabaseServer',
+    plural: 'databaseservers',
+    namespaced: false,
+  },
   Namespace: core('Namespace', 'namespaces', false),
   Secret: core('Secret', 'secrets', true),
   ConfigMap: core('ConfigMap', 'configmaps', true),

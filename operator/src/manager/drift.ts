@@ -11,7 +11,7 @@ export class DriftChecks {
   private readonly checks: (() => void)[] = [];
 
   constructor(
-    private readonly inventory: TenantInventory,
+    private readonly inventory: Pick<TenantInventory, 'isLoaded' | 'refresh'>,
     private readonly opts: { intervalMs: number; isLeader: () => boolean; log: Logger },
   ) {}
 

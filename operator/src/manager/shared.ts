@@ -3,6 +3,10 @@ import type { Config } from '../config.js';
 import type { ControllerContext } from '../controllers/context.js';
 import { Database } from '../db/database.js';
 import { TenantInventory } from '../db/inventory.js';
+import { DatabaseServers } from '../db/servers.js';
+import { DEFAULT_SERVER } from '../api/v1alpha1/databaseserver.js';
+import { PlacementIndex } from '../domain/placement.js';
+import { keyOf } from '../kube/informer.js';
 import { Api } from '../kube/api.js';
 import type { KubeClient } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
@@ -40,12 +44,38 @@ export function buildShared(opts: SharedOptions): ControllerContext {
     metrics,
     fence: opts.fence,
   });
+  const inventory = new TenantInventory(db, config.database.namePrefix);
+  const {
+    clientHost: host,
+    clientPort: port,
+    databaseName: database,
+    clientSslMode: sslMode,
+  } = config.database;
+  const servers = new DatabaseServers(
+    {
+      name: DEFAULT_SERVER,
+      db,
+      inventory,
+      client: { host, port, database, sslMode },
+      url: config.database.url,
+    },
+    { config, log, metrics, fence: opts.fence },
+  );
+  const caches = buildCaches(api, config, log);
+  const placement = new PlacementIndex(DEFAULT_SERVER);
+  caches.workspaces.on({
+    add: (w) => placement.observe(keyOf(w), w),
+    update: (_, w) => placement.observe(keyOf(w), w),
+    delete: (w) => placement.observe(keyOf(w), undefined),
+  });
   return {
     api,
     db,
-    inventory: new TenantInventory(db, config.database.namePrefix),
+    inventory,
+    servers,
+    placement,
     config,
-    caches: buildCaches(api, config, log),
+    caches,
     events: new EventRecorder(api, {
       controller: 'taskjuice.io/workspace-operator',
       instance: config.leaderElection.identity,

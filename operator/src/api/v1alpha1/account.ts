@@ -67,6 +67,18 @@ export const AccountSpec = z
       .describe(
         "How many workspaces this account may have, overriding its plan's limit: what Support sets when an agency asks for more. Set by whoever manages Accounts (the platform team); the webhook refuses a change made by a teammate of the account. Without it, the plan's limit applies.",
       ),
+    databaseServerSelector: z
+      .object({
+        matchLabels: z
+          .record(z.string().max(317), z.string().max(63))
+          .describe(
+            'Labels a DatabaseServer must carry for the workspaces of this account to be placed on it.',
+          ),
+      })
+      .optional()
+      .describe(
+        'Pins the account: new workspaces are placed only on DatabaseServers with these labels (default: any Active server). Set by the platform team; workspaces already placed stay where they are.',
+      ),
     teammates: z
       .array(Teammate)
       .min(1)

@@ -28,6 +28,8 @@ export const Annotations = {
   confirmDelete: `${GROUP}/confirm-delete`,
   /** Setting this annotation to a new value asks for new database credentials. */
   rotateCredentials: `${GROUP}/rotate-credentials`,
+  /** Set to a DatabaseServer's name, moves the workspace's schema, rows and role there (the platform team's). */
+  moveTo: `${GROUP}/move-to`,
   /** On a connection's Secret: the credentials revision it carries, and the source connection it comes from. */
   credentialsRevision: `${GROUP}/credentials-revision`,
   connectionSource: `${GROUP}/connection-source`,

@@ -74,6 +74,27 @@ export const WorkspaceStatus = z
       })
       .optional()
       .describe('The database objects of the workspace.'),
+    databaseServer: z
+      .string()
+      .max(253)
+      .optional()
+      .describe(
+        'The DatabaseServer the workspace was placed on (default: the configuration’s DATABASE_URL); it never changes by itself.',
+      ),
+    move: z
+      .object({
+        from: z.string().max(253).describe('The server the workspace is moved from.'),
+        to: z.string().max(253).describe('The server it is moved to.'),
+        phase: z
+          .enum(['Copying', 'Switching', 'Cleaning'])
+          .describe(
+            'Copying: logins refused on the source while schema and rows are copied; Switching: the Secret moves to the target; Cleaning: the source copy is dropped.',
+          ),
+        startedAt: z.string().max(64).describe('When the client’s logins were first refused.'),
+        rows: z.number().int().min(0).optional().describe('Rows copied, counted on both servers.'),
+      })
+      .optional()
+      .describe('A move to another DatabaseServer under way.'),
     binding: z
       .object({ name: z.string().max(253).describe('Name of the Secret with the credentials.') })
       .optional()
@@ -156,6 +177,13 @@ export const WorkspaceDefinition: KindDefinition = {
       type: 'string',
       jsonPath: '.status.clients',
       description: 'Emails of the accepted clients.',
+      priority: 1,
+    },
+    {
+      name: 'Server',
+      type: 'string',
+      jsonPath: '.status.databaseServer',
+      description: 'The PostgreSQL server it is placed on.',
       priority: 1,
     },
     READY_COLUMN,

@@ -17,7 +17,7 @@ const COUNT_REFRESH_MS = 1_000;
 /** The Account controller: what it watches, and how each event maps to the accounts it concerns. */
 export function setupAccount(mgr: SetupContext): Controller {
   const { caches } = mgr;
-  const report = new OrphanReport(caches, mgr.inventory, mgr.config.database.namePrefix);
+  const report = new OrphanReport(caches, mgr.servers, mgr.config.database.namePrefix);
   const controller = mgr.controller(new AccountReconciler(mgr, report));
   new Watches(controller)
     .for(caches.accounts, ['add', 'update'])

@@ -1,6 +1,7 @@
 import { Annotations } from '../../api/v1alpha1/group.js';
 import type { WorkspaceObject } from '../../caches.js';
 import type { TenantNames } from '../../db/names.js';
+import type { Server } from '../../db/servers.js';
 import { newPassword } from '../../db/scram.js';
 import { SECRET_NAME } from '../../domain/children.js';
 import { ensure } from '../../kube/apply.js';
@@ -25,19 +26,15 @@ export async function ensureCredentials(
   obj: WorkspaceObject,
   { account, slug, namespace }: Place,
   names: TenantNames,
+  server: Server,
 ): Promise<Password> {
-  const { api, caches, config } = ctx;
+  const { api, caches } = ctx;
   const current = passwordOf(caches.secrets.get(`${namespace}/${SECRET_NAME}`)?.data);
   const rotation = obj.metadata.annotations?.[Annotations.rotateCredentials];
   const rotate =
     current !== undefined && rotation !== undefined && rotation !== obj.status?.database?.rotation;
   const value = current === undefined || rotate ? newPassword() : current;
-  const desired = credentialsSecret(namespace, account, slug, names, value, {
-    host: config.database.clientHost,
-    port: config.database.clientPort,
-    database: config.database.databaseName,
-    sslMode: config.database.clientSslMode,
-  });
+  const desired = credentialsSecret(namespace, account, slug, names, value, server.client);
   await ensure(api, caches.secrets, Resources.Secret, desired);
   return { value, rotated: rotate };
 }

@@ -1,5 +1,6 @@
 import type { WorkspaceObject } from '../../caches.js';
 import type { TenantNames } from '../../db/names.js';
+import type { Server } from '../../db/servers.js';
 import type { ControllerContext } from '../context.js';
 import type { Password } from './credentials.js';
 import { credentialsHash } from './desired.js';
@@ -14,18 +15,19 @@ export async function ensureDatabase(
   obj: WorkspaceObject,
   names: TenantNames,
   password: Password,
+  { db, inventory }: Server,
 ): Promise<string> {
   const hash = credentialsHash(password.value);
-  if (ctx.inventory.has(names) && obj.status?.database?.credentialsHash === hash) return hash;
-  await ctx.db.provisionTenant(names, password.value);
-  ctx.inventory.record(names);
+  if (inventory.has(names) && obj.status?.database?.credentialsHash === hash) return hash;
+  await db.provisionTenant(names, password.value);
+  inventory.record(names);
   if (password.rotated)
     ctx.events.emit(obj, 'Normal', 'CredentialsRotated', 'Rotate', `New password for role ${names.role}`);
   return hash;
 }
 
 /** The state outside the cluster goes first on deletion: the role's sessions end, then schema and role are dropped. */
-export async function dropDatabase(ctx: ControllerContext, names: TenantNames): Promise<void> {
-  await ctx.db.dropTenant(names);
-  ctx.inventory.forget(names);
+export async function dropDatabase(names: TenantNames, { db, inventory }: Server): Promise<void> {
+  await db.dropTenant(names);
+  inventory.forget(names);
 }

@@ -20,7 +20,11 @@ import { tenantNames, workspaceNamespace, type TenantNames } from '../../db/name
 import { SECRET_NAME } from '../../domain/children.js';
 import { beyondPlanLimit, describeLimit, resolvePlan } from '../../domain/plans.js';
 import { copiedElsewhere } from '../../domain/connections.js';
-import { errorMessage, isCode, terminal } from '../../errors.js';
+import { DEFAULT_SERVER } from '../../api/v1alpha1/databaseserver.js';
+import type { Server } from '../../db/servers.js';
+import { serverFor, serverOfDeleted } from './placement.js';
+import { Mover, moveTarget } from './move.js';
+import { OperatorError, errorMessage, isCode, terminal } from '../../errors.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
 import { Resources } from '../../kube/resources.js';
 import { StatusWriter } from '../../kube/status.js';
@@ -54,7 +58,10 @@ export class WorkspaceReconciler implements Reconciler {
 
   constructor(private readonly ctx: ControllerContext) {
     this.status = new StatusWriter(ctx.api, ctx.caches.workspaces, Resources.Workspace, ctx.now);
+    this.mover = new Mover(ctx, this.status);
   }
+
+  private readonly mover: Mover;
 
   /**
    * Workspaces that disappeared while they carried the finalizer, by key. The API server can remove an object whose
@@ -108,13 +115,44 @@ export class WorkspaceReconciler implements Reconciler {
       return;
     }
     if (await this.waitsForPlan(obj, accountObj, names)) return;
-    await this.provision(obj, accountObj, place, names, log);
+    const choice = serverFor(this.ctx, obj, accountObj, names);
+    if (!choice.ok) {
+      await this.write(obj, { ...status, phase: 'Provisioning' }, [
+        part(DatabaseReady, false, choice.reason, choice.message),
+        ...progressingConditions(choice.reason, choice.message),
+      ]);
+      return;
+    }
+    let placed = obj;
+    if (choice.placed) {
+      // Recorded before anything is provisioned on it: the choice never changes by itself.
+      const server = choice.server.name;
+      const message = `Placed on DatabaseServer ${server}`;
+      placed = (
+        await this.status.write(obj, { ...status, databaseServer: server }, [
+          ...progressingConditions(Reason.Provisioning, message),
+        ])
+      ).object;
+      if (obj.status?.database === undefined) this.ctx.events.emit(obj, 'Normal', 'Placed', 'Place', message);
+    }
+    const target = moveTarget(this.ctx, placed, choice.server, accountObj);
+    if (placed.status?.move || (target && 'to' in target)) {
+      return this.mover.run(
+        placed,
+        place,
+        names,
+        choice.server,
+        target && 'to' in target ? target.to : undefined,
+        log,
+      );
+    }
+    await this.provision(placed, accountObj, place, names, choice.server, log);
   }
 
   /** Only a workspace not provisioned yet waits for room: a plan lowered later never takes one away. */
   private async waitsForPlan(obj: WorkspaceObject, account: AccountObject, names: TenantNames) {
     const status = obj.status ?? {};
-    const provisioned = status.database !== undefined || this.ctx.inventory.has(names);
+    const provisioned = status.database !== undefined || this.ctx.servers.has(names);
     const plan = resolvePlan(account.spec ?? {}, this.ctx.config.plans);
     const siblings = this.ctx.caches.workspaces.inNamespace(account.metadata.name);
     if (provisioned || !beyondPlanLimit(obj, siblings, plan.workspaceLimit)) return false;
@@ -142,6 +180,7 @@ export class WorkspaceReconciler implements Reconciler {
     account: AccountObject,
     place: Place,
     names: TenantNames,
+    server: Server,
     log: Logger,
   ): Promise<void> {
     const { namespace } = place;
@@ -156,14 +195,20 @@ export class WorkspaceReconciler implements Reconciler {
       );
       const [access, password] = await Promise.all([
         ensureAccess(this.ctx, account, place),
-        ensureCredentials(this.ctx, obj, place, names),
+        ensureCredentials(this.ctx, obj, place, names, server),
       ]);
       const people = `${plural(access.teammates, 'teammate')}, ${plural(access.clients.length, 'client')}`;
       parts.push(part(AccessReady, true, Reason.Granted, people));
       parts.push(part(CredentialsReady, true, Reason.SecretWritten, `Secret ${SECRET_NAME} in ${namespace}`));
-      const credentialsHash = await ensureDatabase(this.ctx, obj, names, password);
+      const credentialsHash = await ensureDatabase(this.ctx, obj, names, password, server);
+      const on = server.name === DEFAULT_SERVER ? '' : ` on DatabaseServer ${server.name}`;
       parts.push(
-        part(DatabaseReady, true, Reason.Provisioned, `Schema ${names.schema} owned by role ${names.role}`),
+        part(
+          DatabaseReady,
+          true,
+          Reason.Provisioned,
+          `Schema ${names.schema} owned by role ${names.role}${on}`,
+        ),
       );
       next = {
         ...next,
@@ -235,7 +280,7 @@ export class WorkspaceReconciler implements Reconciler {
           name: c.metadata.name,
         });
       }
-      await dropDatabase(this.ctx, names);
+      await this.dropOn(obj, names);
       await this.ctx.api.delete(Resources.Namespace, { name: namespace });
       this.ctx.caches.namespaces.forget(namespace);
     } catch (err) {
@@ -253,7 +298,7 @@ export class WorkspaceReconciler implements Reconciler {
     const names = tenantNames(this.ctx.config.database.namePrefix, account, obj.metadata.name);
     const namespace = workspaceNamespace(account, obj.metadata.name);
     try {
-      await dropDatabase(this.ctx, names);
+      await this.dropOn(obj, names);
       await this.ctx.api.delete(Resources.Namespace, { name: namespace });
       this.ctx.caches.namespaces.forget(namespace);
     } catch (err) {
@@ -261,6 +306,21 @@ export class WorkspaceReconciler implements Reconciler {
       throw err;
     }
     log.info({ schema: names.schema, namespace }, 'workspace deleted before its finalizer held; cleaned up');
+  }
+
+  /** Drops the tenant on the server it was placed on; a server not open yet is retried, never skipped. */
+  private async dropOn(obj: WorkspaceObject, names: TenantNames): Promise<void> {
+    const server = serverOfDeleted(this.ctx, obj, names);
+    if (server === 'not-open') {
+      throw new OperatorError(
+        'Database',
+        `DatabaseServer ${obj.status?.databaseServer ?? ''} of this workspace is not open; its schema and role are dropped once it is`,
+      );
+    }
+    if (server) await dropDatabase(names, server);
+    // Deleted during a move: the target's copy goes too.
+    const moving = obj.status?.move && this.ctx.servers.get(obj.status.move.to);
+    if (moving && moving !== server) await dropDatabase(names, moving);
   }
 
   private async write(obj: WorkspaceObject, status: WorkspaceStatus, conditions: ConditionInput[]) {

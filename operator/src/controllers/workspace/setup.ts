@@ -1,4 +1,4 @@
-import { Ready, Reason, findCondition } from '../../api/conditions.js';
+import { Ready, Reason, findCondition, isTrue } from '../../api/conditions.js';
 import { childInformers, type WorkspaceObject } from '../../caches.js';
 import { tenantNames } from '../../db/names.js';
 import { CLIENT_CONNECTIONS_PREFIX, ownerOf } from '../../domain/children.js';
@@ -9,6 +9,12 @@ import { keyOf, type CachedObject } from '../../kube/informer.js';
 import type { SetupContext } from '../context.js';
 import { FINALIZER } from './desired.js';
 import { WorkspaceReconciler } from './reconcile.js';
+
+/** A workspace that waits for a server to be placed on or opened. */
+const waitsForServer = (w: WorkspaceObject): boolean => {
+  const reason = findCondition(w.status?.conditions, Ready)?.reason;
+  return reason === 'NoDatabaseServer' || reason === 'DatabaseServerNotOpen';
+};
 
 /** A workspace that waits for a free place in its account's plan. */
 const waitsForPlan = (w: WorkspaceObject): boolean =>
@@ -64,6 +70,17 @@ export function setupWorkspace(mgr: SetupContext): Controller {
     // That Role and its binding live in the home namespace, named after the workspace.
     .watches(caches.roles, clientConnectionsOwner, { events: ['update', 'delete'] })
     .watches(caches.roleBindings, clientConnectionsOwner, { events: ['update', 'delete'] })
+    // A server opened, changed or freed room: the workspaces waiting for one look again.
+    .watches(caches.databaseServers, (s) =>
+      [...caches.workspaces.list()]
+        .filter(
+          (w) =>
+            waitsForServer(w) ||
+            (w.status?.databaseServer === s.metadata.name &&
+              (s.spec?.state === 'Draining' || !isTrue(w.status?.conditions, Ready))),
+        )
+        .map(keyOf),
+    )
     // A place in the plan is free: the workspaces waiting for one look again.
     .watches(
       caches.workspaces,
@@ -78,7 +95,7 @@ export function setupWorkspace(mgr: SetupContext): Controller {
     const prefix = mgr.config.database.namePrefix;
     for (const ws of caches.workspaces.list()) {
       const names = tenantNames(prefix, ws.metadata.namespace ?? '', ws.metadata.name);
-      if (!ws.metadata.deletionTimestamp && !mgr.inventory.has(names)) controller.enqueue(keyOf(ws));
+      if (!ws.metadata.deletionTimestamp && !mgr.servers.has(names)) controller.enqueue(keyOf(ws));
     }
   });
   return controller;
