@@ -9,6 +9,8 @@ import { describe, expect, it } from 'vitest';
  * import each other: what two of them share goes down into domain/.
  */
 const LAYERS: { name: string; holds: (path: string) => boolean }[] = [
+  // The kubectl plugin is a client of the API, an entry of its own: nothing imports it.
+  { name: 'plugin', holds: (p) => p.startsWith('plugin/') },
   { name: 'manager', holds: (p) => ['operator.ts', 'main.ts'].includes(p) || p.startsWith('manager/') },
   { name: 'components', holds: (p) => /^(controllers|webhook|invitations)\//.test(p) },
   { name: 'domain', holds: (p) => p.startsWith('domain/') || p === 'caches.ts' },
@@ -70,7 +72,8 @@ export function violations(): string[] {
         found.push(`${from} (${LAYERS[mine]?.name}) imports ${to} (${LAYERS[theirs]?.name}): upward`);
       const a = componentOf(from);
       const b = componentOf(to);
-      if (mine === 1 && theirs === 1 && b !== undefined && a !== b)
+      const components = LAYERS.findIndex((l) => l.name === 'components');
+      if (mine === components && theirs === components && b !== undefined && a !== b)
         found.push(`${from} imports ${to}: components share through domain/, not with each other`);
     }
   }

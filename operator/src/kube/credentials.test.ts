@@ -74,6 +74,44 @@ describe('kubeconfig credentials', () => {
     expect(headers.Authorization).toBe('Bearer from-exec');
   });
 
+  it('takes the context it is given over the current one, and names the contexts there are when it is missing', async () => {
+    const path = join(dir, 'contexts');
+    writeFileSync(
+      path,
+      stringify({
+        'current-context': 'here',
+        clusters: [
+          { name: 'local', cluster: { server: 'https://127.0.0.1:6443' } },
+          { name: 'other', cluster: { server: 'https://other.example:6443' } },
+        ],
+        users: [{ name: 'me', user: { token: 'mine' } }],
+        contexts: [
+          { name: 'here', context: { cluster: 'local', user: 'me' } },
+          { name: 'there', context: { cluster: 'other', user: 'me' } },
+        ],
+      }),
+    );
+    expect((await fileCredentials(path)).server.host).toBe('127.0.0.1:6443');
+    expect((await fileCredentials(path, { context: 'there' })).server.host).toBe('other.example:6443');
+    expect((await defaultCredentials({ KUBECONFIG: path }, { context: 'there' })).server.host).toBe(
+      'other.example:6443',
+    );
+    await expect(fileCredentials(path, { context: 'nowhere' })).rejects.toThrow(
+      /no context named nowhere \(it has here, there\)/,
+    );
+  });
+
+  it('impersonates the user a kubeconfig names with as, and refuses the groups it cannot send', async () => {
+    const path = kubeconfig('as', { token: 't', as: 'bob@acme.example' });
+    const { headers } = await (await fileCredentials(path)).refresh();
+    expect(headers['Impersonate-User']).toBe('bob@acme.example');
+    expect(headers.Authorization).toBe('Bearer t');
+    const groups = kubeconfig('as-groups', { token: 't', as: 'bob', 'as-groups': ['team'] });
+    await expect(fileCredentials(groups)).rejects.toThrow(
+      /as-groups or as-user-extra, which this client does not send/,
+    );
+  });
+
   it('names the file when it cannot be read as a kubeconfig', async () => {
     const path = join(dir, 'broken');
     writeFileSync(path, 'clusters: 3');

@@ -12,9 +12,9 @@ import { OperatorError } from '../errors.js';
  *
  * Two sources cover what an operator meets: the in-cluster service account, and a kubeconfig whose user has
  * certificates, a token, a token file or a basic password (what the local control plane, kind and most CI
- * write). Anything else (exec plugins, auth providers, several files in KUBECONFIG to merge) goes to
- * @kubernetes/client-node, loaded only then: it costs about 70 MB and 0.4 s at start, which a replica that
- * never needs it should not pay.
+ * write). Anything else (exec plugins, auth providers, impersonation with `as`, several files in KUBECONFIG to
+ * merge) goes to @kubernetes/client-node, loaded only then: it costs about 70 MB and 0.4 s at start, which a
+ * replica that never needs it should not pay.
  */
 export interface Credentials {
   readonly server: URL;
@@ -24,12 +24,25 @@ export interface Credentials {
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
+/** Which context of a kubeconfig to use; by default its `current-context` (what kubectl's `--context` picks). */
+export interface ContextOptions {
+  context?: string | undefined;
+}
+
 /** client-node's default order: KUBECONFIG, then ~/.kube/config, then the in-cluster service account. */
-export async function defaultCredentials(env: NodeJS.ProcessEnv = process.env): Promise<Credentials> {
+export async function defaultCredentials(
+  env: NodeJS.ProcessEnv = process.env,
+  options: ContextOptions = {},
+): Promise<Credentials> {
   const files = (env.KUBECONFIG ?? '').split(delimiter).filter((f) => f !== '');
-  if (files.length > 1) return fromClientNode((kc) => kc.loadFromDefault());
+  if (files.length > 1) return fromClientNode((kc) => useContext(kc, options, () => kc.loadFromDefault()));
   const file = files[0] ?? join(homedir(), '.kube', 'config');
-  if (files.length === 1 || existsSync(file)) return fileCredentials(file);
+  if (files.length === 1 || existsSync(file)) return fileCredentials(file, options);
+  if (options.context !== undefined)
+    throw new OperatorError(
+      'Config',
+      `no kubeconfig (KUBECONFIG, ~/.kube/config) to take context ${options.context} from`,
+    );
   return inClusterCredentials(env);
 }
 
@@ -75,6 +88,10 @@ const User = z.looseObject({
   password: z.string().optional(),
   exec: z.unknown().optional(),
   'auth-provider': z.unknown().optional(),
+  /** Impersonation, as kubectl's --as: left to client-node, which sends it; groups and extras it does not send. */
+  as: z.string().optional(),
+  'as-groups': z.unknown().optional(),
+  'as-user-extra': z.unknown().optional(),
 });
 
 const KubeconfigFile = z.looseObject({
@@ -91,8 +108,8 @@ const KubeconfigFile = z.looseObject({
     .default([]),
 });
 
-/** A kubeconfig file's current context; the user's files are read again at every refresh. */
-export async function fileCredentials(path: string): Promise<Credentials> {
+/** A kubeconfig file's current context (or the one named); the user's files are read again at every refresh. */
+export async function fileCredentials(path: string, options: ContextOptions = {}): Promise<Credentials> {
   let doc: z.infer<typeof KubeconfigFile>;
   try {
     doc = KubeconfigFile.parse(parse(readFileSync(path, 'utf8')));
@@ -102,14 +119,30 @@ export async function fileCredentials(path: string): Promise<Credentials> {
       `kubeconfig ${path}: ${err instanceof Error ? err.message : String(err)}`,
     );
   }
-  const contextName = doc['current-context'];
+  const contextName = options.context ?? doc['current-context'];
   const context = doc.contexts.find((c) => c.name === contextName)?.context;
+  if (!context && options.context !== undefined)
+    throw new OperatorError(
+      'Config',
+      `kubeconfig ${path} has no context named ${options.context} (it has ${doc.contexts.map((c) => c.name).join(', ') || 'none'})`,
+    );
   const cluster = doc.clusters.find((c) => c.name === context?.cluster)?.cluster;
   if (!context || !cluster)
     throw new OperatorError('Config', `kubeconfig ${path}: the current context names no cluster`);
   const user = doc.users.find((u) => u.name === context.user)?.user ?? {};
-  if (user.exec !== undefined || user['auth-provider'] !== undefined || cluster['proxy-url'] !== undefined)
-    return fromClientNode((kc) => kc.loadFromFile(path));
+  // Requests sent without the impersonation a kubeconfig asks for would carry more rights than its user meant.
+  if (user['as-groups'] !== undefined || user['as-user-extra'] !== undefined)
+    throw new OperatorError(
+      'Config',
+      `kubeconfig ${path}: user ${context.user ?? ''} impersonates with as-groups or as-user-extra, which this client does not send`,
+    );
+  if (
+    user.as !== undefined ||
+    user.exec !== undefined ||
+    user['auth-provider'] !== undefined ||
+    cluster['proxy-url'] !== undefined
+  )
+    return fromClientNode((kc) => useContext(kc, options, () => kc.loadFromFile(path)));
 
   const base = dirname(path);
   const file = (p: string) => readFileSync(isAbsolute(p) ? p : join(base, p));
@@ -139,6 +172,14 @@ export async function fileCredentials(path: string): Promise<Credentials> {
 
 /** What client-node's KubeConfig gives, for the kubeconfigs the small readers above leave to it. */
 type ClientNodeConfig = import('@kubernetes/client-node').KubeConfig;
+
+function useContext(kc: ClientNodeConfig, options: ContextOptions, load: () => void): void {
+  load();
+  if (options.context === undefined) return;
+  if (!kc.getContextObject(options.context))
+    throw new OperatorError('Config', `the kubeconfig has no context named ${options.context}`);
+  kc.setCurrentContext(options.context);
+}
 
 export async function fromClientNode(load: (kc: ClientNodeConfig) => void): Promise<Credentials> {
   const { KubeConfig } = await import('@kubernetes/client-node');
