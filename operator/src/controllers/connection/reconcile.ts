@@ -175,7 +175,7 @@ export class ConnectionReconciler implements Reconciler {
     if (previous && previous.revision > 0 && previous.revision !== revision.revision) {
       const note =
         source === name
-          ? `Secret ${secretName} has new credentials: revision ${revision.revision}${copies > 0 ? `; ${plural(copies, 'copy', 'copies')} follow` : ''}`
+          ? `Secret ${secretName} has new credentials: revision ${revision.revision}${copies > 0 ? `; ${plural(copies, 'copy', 'copies')} ${copies === 1 ? 'follows' : 'follow'}` : ''}`
           : `Reconnected with source ${source}: now carries revision ${revision.revision}`;
       this.ctx.events.emit(obj, 'Normal', Reason.Reconnected, 'Reconnect', note);
       log.info({ source, revision: revision.revision }, 'connection reconnected');

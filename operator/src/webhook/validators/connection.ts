@@ -139,9 +139,8 @@ function beyondData(
 }
 
 /**
- * A Secret a connection takes its credentials from, written by someone other than the operator or the account's
- * Owners and Admins: a client reconnecting its own workspace's connection. It may change the data, of a lineage no
- * other workspace shares, and nothing else.
+ * A Secret a connection takes its credentials from, written by a client of the account: a client reconnecting its
+ * own workspace's connection. It may change the data, of a lineage no other workspace shares, and nothing else.
  */
 export async function validateCredentialsSecret(req: AdmissionRequest, view: WebhookView): Promise<Decision> {
   // Registered for updates and deletes only: anything else is a misconfiguration, and is refused.
@@ -157,8 +156,11 @@ export async function validateCredentialsSecret(req: AdmissionRequest, view: Web
   const entries = view.connections(account);
   const sources = entries.filter((c) => c.spec?.credentials?.secretRef.name === name);
   if (sources.length === 0) return allowed();
+  // Only the account's clients are held here: what else may write these Secrets (External Secrets, a GitOps
+  // controller, the platform team) RBAC decides, as for any Secret.
   const email = canonicalEmail(req.userInfo.username);
-  const own = email.ok ? (view.clients(account).get(email.email) ?? []) : [];
+  const own = email.ok ? view.clients(account).get(email.email) : undefined;
+  if (own === undefined) return allowed();
   for (const source of sources) {
     const reached = lineageWorkspaces(source.name, entries);
     if (reached.length > 1) {
