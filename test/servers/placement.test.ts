@@ -35,12 +35,12 @@ let a: LocalPostgres;
 let b: LocalPostgres;
 const labels = { [SHARD_LABEL]: shard };
 
-async function account(name: string, selector?: Record<string, string>): Promise<void> {
+async function account(name: string, selector?: Record<string, string>, plan = 'growth'): Promise<void> {
   await api.create(Resources.Account, {
     metadata: { name, labels },
     spec: {
       displayName: name,
-      plan: 'growth',
+      plan,
       teammates: [{ email: `owner@${name}.example`, role: 'Owner' }],
       ...(selector ? { databaseServerSelector: { matchLabels: selector } } : {}),
     },
@@ -92,7 +92,7 @@ beforeAll(async () => {
   await server(serverB, { connectionSecret: { name: 'pg-b' }, capacity: 10 });
   for (const name of [serverA, serverB]) await waitReady(api, Resources.DatabaseServer, undefined, name);
   await account(eu, { region: 'eu' });
-  await account(any);
+  await account(any, undefined, 'scale');
 });
 
 afterAll(async () => {
@@ -307,5 +307,99 @@ describe('several PostgreSQL servers', () => {
         { workspaces?: number } | undefined;
       return s?.workspaces === 0 ? true : undefined;
     });
+    await api.mergePatch(Resources.DatabaseServer, { name: serverB }, { spec: { state: 'Active' } });
+    await eventually('b active again in the operator’s cache', async () =>
+      operator.caches.databaseServers.get(serverB)?.spec?.state === 'Active' ? true : undefined,
+    );
+  });
+
+  it('rolls a move back to the untouched source when the target is down, and moves once it is back', async () => {
+    await createWorkspace(api, shard, any, 'rb');
+    await waitReady(api, Resources.Workspace, any, 'rb');
+    const fromName = (await placedOn(any, 'rb'))?.databaseServer;
+    const [toName, fromDb, toDb] = fromName === serverA ? [serverB, a, b] : [serverA, b, a];
+    const ns = (await read(api, Resources.Workspace, any, 'rb'))?.status?.namespace ?? '';
+    await withWorkspaceConnection(await secretData(api, ns, 'database-credentials'), async (c) => {
+      await c.query('CREATE TABLE kept (n integer)');
+      await c.query('INSERT INTO kept SELECT generate_series(1, 100)');
+    });
+    await toDb.stop('fast');
+    try {
+      await api.mergePatch(
+        Resources.Workspace,
+        { namespace: any, name: 'rb' },
+        { metadata: { annotations: { 'taskjuice.io/move-to': toName } } },
+      );
+      const failed = await eventually('the move to fail and roll back', async () => {
+        const w = await read(api, Resources.Workspace, any, 'rb');
+        return w?.status?.conditions?.find((c) => c.type === 'Ready' && c.reason === 'MoveFailed');
+      });
+      expect(failed.message).toContain(`the workspace stays on ${fromName}`);
+      // The source takes logins again, with every row.
+      const rows = await withWorkspaceConnection(await secretData(api, ns, 'database-credentials'), (c) =>
+        c.query('SELECT count(*)::int AS n FROM kept'),
+      );
+      expect(rows.rows[0]).toEqual({ n: 100 });
+      expect((await placedOn(any, 'rb'))?.databaseServer).toBe(fromName);
+    } finally {
+      await toDb.start();
+    }
+    await eventually(
+      'the move to go through once the target is back',
+      async () => ((await placedOn(any, 'rb'))?.databaseServer === toName ? true : undefined),
+      120_000,
+    );
+    await waitReady(api, Resources.Workspace, any, 'rb');
+    const rows = await withWorkspaceConnection(await secretData(api, ns, 'database-credentials'), (c) =>
+      c.query('SELECT count(*)::int AS n FROM kept'),
+    );
+    expect(rows.rows[0]).toEqual({ n: 100 });
+    expect(await roleExists(fromDb, any, 'rb')).toBe(false);
+  });
+
+  it('resumes a move that an operator stopped half-way, from the phase its status records', async () => {
+    await createWorkspace(api, shard, any, 'rs');
+    await waitReady(api, Resources.Workspace, any, 'rs');
+    const fromName = (await placedOn(any, 'rs'))?.databaseServer ?? '';
+    const [toName, toDb] = fromName === serverA ? [serverB, b] : [serverA, a];
+    const ns = (await read(api, Resources.Workspace, any, 'rs'))?.status?.namespace ?? '';
+    await withWorkspaceConnection(await secretData(api, ns, 'database-credentials'), async (c) => {
+      await c.query('CREATE TABLE kept (n integer)');
+      await c.query('INSERT INTO kept SELECT generate_series(1, 42)');
+    });
+    // What an operator killed right after it began leaves: the move recorded, the source's logins refused.
+    await operator.stop();
+    // Written as the operator writes its status (its field manager owns the whole of it, as after a real start).
+    const current = (await read(api, Resources.Workspace, any, 'rs'))?.status ?? {};
+    await api.apply(
+      Resources.Workspace,
+      {
+        metadata: { name: 'rs', namespace: any },
+        status: {
+          ...current,
+          move: { from: fromName, to: toName, phase: 'Copying', startedAt: new Date().toISOString() },
+        },
+      },
+      { subresource: 'status' },
+    );
+    const src = fromName === serverA ? a : b;
+    const c = new pg.Client({ connectionString: src.adminUrl });
+    await c.connect();
+    await c.query(`ALTER ROLE ${pg.escapeIdentifier(tenantNames('ws', any, 'rs').role)} NOLOGIN`);
+    await c.end();
+    ({ operator } = await startOperator({ shard, leaseNamespace: leaseNs }));
+    await eventually(
+      'the resumed move to finish',
+      async () => {
+        const s = (await placedOn(any, 'rs')) as { databaseServer?: string; move?: unknown } | undefined;
+        return s?.databaseServer === toName && s.move === undefined ? true : undefined;
+      },
+      120_000,
+    );
+    await waitReady(api, Resources.Workspace, any, 'rs');
+    const data = await secretData(api, ns, 'database-credentials');
+    expect(data.port).toBe(String(toDb.port));
+    const rows = await withWorkspaceConnection(data, (c2) => c2.query('SELECT count(*)::int AS n FROM kept'));
+    expect(rows.rows[0]).toEqual({ n: 42 });
   });
 });

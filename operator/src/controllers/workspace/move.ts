@@ -32,7 +32,13 @@ export function moveTarget(
   account: AccountObject,
 ): { to: string } | { wait: string } | undefined {
   const asked = obj.metadata.annotations?.[Annotations.moveTo];
-  if (asked !== undefined && asked !== '' && asked !== current.name) return { to: asked };
+  if (asked !== undefined && asked !== '' && asked !== current.name) {
+    // A draining server would send it straight back: the annotation waits until that server is not draining.
+    if (ctx.caches.databaseServers.get(asked)?.spec?.state === 'Draining') {
+      return { wait: `${Annotations.moveTo} names ${asked}, which is draining` };
+    }
+    return { to: asked };
+  }
   if (ctx.caches.databaseServers.get(current.name)?.spec?.state !== 'Draining') return undefined;
   const others = candidates(ctx).filter((c) => c.name !== current.name);
   const choice = choosePlacement(others, account.spec?.databaseServerSelector?.matchLabels);
