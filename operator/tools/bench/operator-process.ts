@@ -5,6 +5,7 @@ import { freePort, startProcess, tail, waitFor, type Managed } from '../local/pr
 import { progress } from './common.js';
 import { scrape, type Sample } from './prometheus.js';
 import { memoryOf } from './procfs.js';
+import { PLAN_CATALOG } from './objects.js';
 
 /**
  * The operator as production runs it: the compiled entry point (`npm run build`, then `node dist/main.js`) in a
@@ -80,3 +81,23 @@ export async function startOperatorProcess(opts: OperatorProcessOptions): Promis
 
 /** The last lines of the operator's log, for a failure message. */
 export const operatorLogTail = (p: OperatorProcess): string => tail(p.logFile, 20);
+
+/**
+ * The environment every benchmark runs the operator with: the benchmark's plan catalog, only the run's objects
+ * watched, no webhook, and its Lease and namespace in the run's system namespace.
+ */
+export function benchOperatorEnv(
+  run: string,
+  selector: string,
+  systemNamespace: string,
+): Record<string, string> {
+  return {
+    PLAN_CATALOG,
+    WATCH_LABEL_SELECTOR: selector,
+    WEBHOOK_ENABLED: 'false',
+    LOG_LEVEL: 'warn',
+    LEADER_ELECTION_NAMESPACE: systemNamespace,
+    POD_NAMESPACE: systemNamespace,
+    LEADER_ELECTION_ID: `bench-${run}`,
+  };
+}

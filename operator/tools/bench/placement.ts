@@ -17,8 +17,8 @@ import { KubeClient } from '../../src/kube/client.js';
 import { Resources } from '../../src/kube/resources.js';
 import { binDir, startPostgres, type LocalPostgres } from '../local/postgres.js';
 import { delay, eachLimit, fixed, onShutdown, progress, quantile, row, wholeNumber } from './common.js';
-import { PLAN_CATALOG, accountBody, workspaceBody } from './objects.js';
-import { startOperatorProcess, type OperatorProcess } from './operator-process.js';
+import { accountBody, workspaceBody } from './objects.js';
+import { benchOperatorEnv, startOperatorProcess, type OperatorProcess } from './operator-process.js';
 import { startPlatform, type BenchPlatform } from './platform.js';
 
 const { values: args } = parseArgs({
@@ -115,16 +115,7 @@ async function main(): Promise<void> {
     runDir: platform.runDir,
     kubeconfig: platform.kubeconfig,
     databaseUrl: platform.databaseUrl,
-    env: {
-      PLAN_CATALOG,
-      WATCH_LABEL_SELECTOR: `${RUN_LABEL}=${RUN}`,
-      WEBHOOK_ENABLED: 'false',
-      LOG_LEVEL: 'warn',
-      LEADER_ELECTION_NAMESPACE: systemNamespace,
-      POD_NAMESPACE: systemNamespace,
-      LEADER_ELECTION_ID: `bench-${RUN}`,
-      DATABASE_TOOLS_DIR: binDir(),
-    },
+    env: { ...benchOperatorEnv(RUN, `${RUN_LABEL}=${RUN}`, systemNamespace), DATABASE_TOOLS_DIR: binDir() },
   });
   await api.create(Resources.Account, accountBody(ACCOUNT, labels));
   await until(

@@ -25,8 +25,13 @@ import { Metrics } from '../../src/metrics.js';
 import { cleanUpExternal } from './cleanup.js';
 import { delay, eachLimit, onShutdown, progress, wholeNumber } from './common.js';
 import { prepareFloorAccounts, runFloor } from './floor.js';
-import { PLAN_CATALOG, accountBody, spread, workspaceBody } from './objects.js';
-import { startOperatorProcess, operatorLogTail, type OperatorProcess } from './operator-process.js';
+import { accountBody, spread, workspaceBody } from './objects.js';
+import {
+  benchOperatorEnv,
+  startOperatorProcess,
+  operatorLogTail,
+  type OperatorProcess,
+} from './operator-process.js';
 import { startPlatform, type BenchPlatform } from './platform.js';
 import { difference, gauge, parseExposition, total, type Sample } from './prometheus.js';
 import { machineBusySeconds, treeCpuSeconds } from './procfs.js';
@@ -168,15 +173,7 @@ async function main(): Promise<void> {
     kubeconfig: platform.kubeconfig,
     databaseUrl: platform.databaseUrl,
     nodeArgs: NODE_ARGS,
-    env: {
-      PLAN_CATALOG,
-      WATCH_LABEL_SELECTOR: selector,
-      WEBHOOK_ENABLED: 'false',
-      LOG_LEVEL: 'warn',
-      LEADER_ELECTION_NAMESPACE: systemNamespace,
-      POD_NAMESPACE: systemNamespace,
-      LEADER_ELECTION_ID: `bench-${RUN}`,
-    },
+    env: { ...benchOperatorEnv(RUN, selector, systemNamespace) },
   });
   operator = op;
   progress(`operator running as pid ${op.pid} (log ${op.logFile})`);
