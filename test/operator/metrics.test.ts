@@ -157,6 +157,18 @@ describe("a running operator's /metrics", () => {
     expect(values('workspace_operator_invitation_mails_sent_total')).toEqual([0]);
   });
 
+  it('tries an invitation it has no way to send once per revision, not again and again', async () => {
+    // The file's one invitation without mail: its failed attempt changed its status, which used to queue it for
+    // another attempt, a new token and another failure (8 by this point, in a run before the fix).
+    const failures = () =>
+      operator.metrics.total('workspace_operator_invitation_mail_failures_total', {
+        reason: 'not_configured',
+      });
+    expect(await failures()).toBe(1);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await failures()).toBe(1);
+  });
+
   it("answers admission reviews under controller-runtime's webhook metrics too", () => {
     expect(
       values('controller_runtime_webhook_requests_total', { webhook: '/validate', code: '200' })[0],

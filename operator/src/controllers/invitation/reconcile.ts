@@ -42,6 +42,12 @@ const accepted = (status: 'True' | 'False', reason: string, message: string): Co
 export class InvitationReconciler implements Reconciler {
   readonly name = 'invitation';
   private readonly status: StatusWriter<InvitationObject>;
+  /**
+   * Invitations (uid and revision) this process found it has no way to send: they stay Stalled until their
+   * revision is raised or the operator restarts (with mail configured, say). Without it, the status the failed
+   * attempt wrote brought the invitation straight back for another token and another failure, twice a second.
+   */
+  private readonly unsendable = new Set<string>();
 
   constructor(
     private readonly ctx: ControllerContext,
@@ -135,6 +141,8 @@ export class InvitationReconciler implements Reconciler {
       return { requeueAfterMs: expiresAt.getTime() - now.getTime() + 1 };
     }
 
+    const attempt = `${obj.metadata.uid ?? key}@${spec.resendRevision}`;
+    if (this.unsendable.has(attempt)) return;
     // Send (first time, on a raised resendRevision, or after a failed delivery): the hash is stored before the
     // email goes out, so the link works the moment it arrives; a crash in between sends a new one next time.
     const { token, hash } = newToken();
@@ -172,6 +180,7 @@ export class InvitationReconciler implements Reconciler {
       const unconfigured = isCode(err, 'Terminal');
       const reason = unconfigured ? Reason.MailNotConfigured : Reason.SendFailed;
       this.ctx.metrics.mailFailures.inc({ reason: unconfigured ? 'not_configured' : 'send_failed' });
+      if (unconfigured) this.unsendable.add(attempt);
       await this.write(sent, sending, [
         { type: Delivered, status: 'False', reason, message: errorMessage(err) },
         ...(unconfigured
