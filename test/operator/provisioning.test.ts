@@ -77,6 +77,7 @@ describe('a Workspace', () => {
     expect(Object.keys(data).sort()).toEqual(
       [
         'database',
+        'dbname',
         'host',
         'jdbc-uri',
         'password',
@@ -86,10 +87,17 @@ describe('a Workspace', () => {
         'schema',
         'type',
         'uri',
+        'user',
         'username',
       ].sort(),
     );
-    expect(data).toMatchObject({ type: 'postgresql', username: names.role, schema: names.schema });
+    expect(data).toMatchObject({
+      type: 'postgresql',
+      username: names.role,
+      user: names.role,
+      schema: names.schema,
+    });
+    expect(data.dbname).toBe(data.database);
 
     const rows = await withWorkspaceConnection(data, async (c) => {
       // No schema-qualified names: the uri's search_path points at the workspace's schema.

@@ -186,7 +186,10 @@ export function credentialsSecret(
     host: db.host,
     port: String(db.port),
     database: db.database,
+    // The names libpq-style tools and some frameworks look for (PGDATABASE's dbname, user).
+    dbname: db.database,
     username: names.role,
+    user: names.role,
     password,
     schema: names.schema,
     uri: `postgresql://${names.role}:${password}@${host}:${db.port}/${encodeURIComponent(db.database)}?options=-c%20search_path%3D${names.schema}${ssl}`,
