@@ -25,8 +25,17 @@ export type Lineage =
   | { ok: true; source: string; sourceSpec: ConnectionSpec; chain: string[] }
   | { ok: false; problem: 'missing' | 'cycle' | 'too-deep' | 'invalid'; at: string; chain: string[] };
 
-/** Walks `copyOf` from `name` up to the connection that is not a copy. */
-export function lineageOf(name: string, get: (name: string) => ConnectionEntry | undefined): Lineage {
+/** The account's connections as these rules read them, from the typed objects the cache holds. */
+export function connectionEntries(
+  objects: Iterable<{ metadata: { name: string }; spec: ConnectionSpec | undefined }>,
+): ConnectionEntry[] {
+  return [...objects].map((c) => ({ name: c.metadata.name, spec: c.spec }));
+}
+
+/** Walks `copyOf` from `name`, among the account's connections, up to the connection that is not a copy. */
+export function lineageOf(name: string, all: readonly ConnectionEntry[]): Lineage {
+  const byName = new Map(all.map((e) => [e.name, e]));
+  const get = (n: string) => byName.get(n);
   const chain: string[] = [];
   let current = name;
   for (;;) {

@@ -6,7 +6,7 @@ import type { Api } from '../kube/api.js';
 import { z } from 'zod';
 import { Resources } from '../kube/resources.js';
 import { resolvePlan, type LimitInputs, type ResolvedPlan } from '../domain/plans.js';
-import type { ConnectionEntry } from '../domain/connections.js';
+import { connectionEntries, type ConnectionEntry } from '../domain/connections.js';
 import { SYSTEM_DELETERS, type WebhookView } from './view.js';
 
 /** Of a namespace read from the API server, only its labels matter here (the cache holds only the operator's). */
@@ -74,10 +74,7 @@ export class CacheView implements WebhookView {
   }
 
   connections(account: string): ConnectionEntry[] {
-    return [...this.caches.connections.inNamespace(account)].map((c) => ({
-      name: c.metadata.name,
-      spec: c.spec,
-    }));
+    return connectionEntries(this.caches.connections.inNamespace(account));
   }
 
   clients(account: string): Map<string, string[]> {

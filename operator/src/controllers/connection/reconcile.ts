@@ -13,6 +13,7 @@ import type { ConnectionObject, CredentialsObject } from '../../caches.js';
 import { trimCredentials } from '../../caches.js';
 import { workspaceNamespace } from '../../db/names.js';
 import {
+  connectionEntries,
   contentDigest,
   copiesOf,
   lineageOf,
@@ -62,10 +63,7 @@ export class ConnectionReconciler implements Reconciler {
 
   /** The account's connections, as the lineage rules read them. */
   entries(account: string): ConnectionEntry[] {
-    return [...this.ctx.caches.connections.inNamespace(account)].map((c) => ({
-      name: c.metadata.name,
-      spec: c.spec,
-    }));
+    return connectionEntries(this.ctx.caches.connections.inNamespace(account));
   }
 
   async reconcile(key: string, log: Logger): Promise<Result | void> {
@@ -82,7 +80,7 @@ export class ConnectionReconciler implements Reconciler {
     }
     const entries = this.entries(account);
     const copies = copiesOf(name, entries).length;
-    const lineage = lineageOf(name, (n) => entries.find((e) => e.name === n));
+    const lineage = lineageOf(name, entries);
     if (!lineage.ok) {
       // What the workspace holds stays as it is: a copy whose source went keeps the credentials it last had.
       const waiting = progressingConditions(Reason.LineageBroken, lineageProblem(lineage));

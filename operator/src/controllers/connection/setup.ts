@@ -18,7 +18,7 @@ export function setupConnection(mgr: SetupContext): Controller {
   const relatives = (c: ConnectionObject) => {
     const account = c.metadata.namespace ?? '';
     const entries = reconciler.entries(account);
-    const up = lineageOf(c.metadata.name, (n) => entries.find((e) => e.name === n)).chain.slice(1);
+    const up = lineageOf(c.metadata.name, entries).chain.slice(1);
     const down = copiesOf(c.metadata.name, entries).map((x) => x.name);
     return keysOf(account, [...up, ...down]);
   };

@@ -12,7 +12,7 @@ import { staffOf } from '../../domain/teammates.js';
 import { ensure, ensureAbsent, ensureOwnedNamespace, ensureRoleBinding } from '../../kube/apply.js';
 import { Resources } from '../../kube/resources.js';
 import type { ControllerContext } from '../context.js';
-import { lineageOf } from '../../domain/connections.js';
+import { connectionEntries, lineageOf } from '../../domain/connections.js';
 import {
   clientConnectionsAccess,
   clientsBinding,
@@ -110,14 +110,11 @@ async function ensureClientConnections(
 ): Promise<void> {
   const { api, caches } = ctx;
   const all = [...caches.connections.inNamespace(account)];
-  const get = (n: string) => {
-    const c = caches.connections.get(`${account}/${n}`);
-    return c && { name: n, spec: c.spec };
-  };
+  const entries = connectionEntries(all);
   const own = all.filter((c) => c.spec?.workspace === slug && !c.metadata.deletionTimestamp);
   const secrets = new Set<string>();
   for (const c of own) {
-    const lineage = lineageOf(c.metadata.name, get);
+    const lineage = lineageOf(c.metadata.name, entries);
     const secret = lineage.ok ? lineage.sourceSpec.credentials?.secretRef.name : undefined;
     if (secret) secrets.add(secret);
   }

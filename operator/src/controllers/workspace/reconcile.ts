@@ -19,7 +19,7 @@ import type { AccountObject, WorkspaceObject } from '../../caches.js';
 import { tenantNames, workspaceNamespace, type TenantNames } from '../../db/names.js';
 import { SECRET_NAME } from '../../domain/children.js';
 import { beyondPlanLimit, describeLimit, resolvePlan } from '../../domain/plans.js';
-import { copiedElsewhere } from '../../domain/connections.js';
+import { connectionEntries, copiedElsewhere } from '../../domain/connections.js';
 import { DEFAULT_SERVER } from '../../api/v1alpha1/databaseserver.js';
 import type { Server } from '../../db/servers.js';
 import { serverFor, serverOfDeleted } from './placement.js';
@@ -266,7 +266,7 @@ export class WorkspaceReconciler implements Reconciler {
       this.write(obj, { ...status, phase: 'Deleting' }, progressingConditions(reason, message));
     // A source whose copies live in other workspaces goes last (the webhook says so; this holds if it was bypassed).
     const connections = [...this.ctx.caches.connections.inNamespace(obj.metadata.namespace ?? '')];
-    const entries = connections.map((c) => ({ name: c.metadata.name, spec: c.spec }));
+    const entries = connectionEntries(connections);
     const held = copiedElsewhere(obj.metadata.name, entries);
     if (held) {
       await deleting(Reason.ConnectionsCopied, held);

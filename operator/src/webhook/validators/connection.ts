@@ -64,7 +64,7 @@ export async function validateConnection(req: AdmissionRequest, view: WebhookVie
     const before = ConnectionSpec.safeParse(ReviewedObject.safeParse(req.oldObject).data?.spec);
     const old = before.success ? before.data : undefined;
     if (old?.copyOf && !isDeepStrictEqual({ ...old, displayName: '' }, { ...spec, displayName: '' })) {
-      const source = lineageOf(name, (n) => entryOf(view, account, n));
+      const source = lineageOf(name, view.connections(account));
       const from = source.ok ? source.source : old.copyOf.name;
       return denied(
         `connection ${name} is a copy of ${old.copyOf.name}: its credentials and provider come from its lineage's source ${from}, and only spec.displayName can change; reconnect ${from} instead`,
@@ -80,7 +80,7 @@ export async function validateConnection(req: AdmissionRequest, view: WebhookVie
     );
   }
   const entries: ConnectionEntry[] = [...others(name), { name, spec }];
-  const lineage = lineageOf(name, (n) => entries.find((e) => e.name === n));
+  const lineage = lineageOf(name, entries);
   if (!lineage.ok) {
     // Declared in one apply, a copy may arrive before the connection it copies: it waits for it.
     if (lineage.problem === 'missing' && lineage.at !== name) {
@@ -106,10 +106,6 @@ export async function validateConnection(req: AdmissionRequest, view: WebhookVie
     );
   }
   return allowed();
-}
-
-function entryOf(view: WebhookView, account: string, name: string): ConnectionEntry | undefined {
-  return view.connections(account).find((c) => c.name === name);
 }
 
 const SecretObject = z.looseObject({
