@@ -80,3 +80,13 @@ export function wholeNumber(name: string, value: string, min = 1): number {
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be a whole number of at least ${min}`);
   return n;
 }
+
+/** Runs a benchmark's main: a failure is printed and sets the exit code, and what it started is stopped either way. */
+export function runBenchmark(main: () => Promise<void>, cleanup: () => Promise<void>): void {
+  main()
+    .catch((err: unknown) => {
+      progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
+      process.exitCode = 1;
+    })
+    .finally(() => void cleanup());
+}

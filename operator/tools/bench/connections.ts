@@ -16,7 +16,17 @@ import { workspaceNamespace } from '../../src/db/names.js';
 import { Api } from '../../src/kube/api.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { Resources } from '../../src/kube/resources.js';
-import { delay, eachLimit, ms, onShutdown, progress, quantile, row, wholeNumber } from './common.js';
+import {
+  delay,
+  eachLimit,
+  ms,
+  onShutdown,
+  progress,
+  quantile,
+  row,
+  wholeNumber,
+  runBenchmark,
+} from './common.js';
 import { accountBody, workspaceBody } from './objects.js';
 import { benchOperatorEnv, startOperatorProcess, type OperatorProcess } from './operator-process.js';
 import { startPlatform, type BenchPlatform } from './platform.js';
@@ -157,9 +167,4 @@ async function main(): Promise<void> {
   );
 }
 
-main()
-  .catch((err: unknown) => {
-    progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  })
-  .finally(() => void cleanup());
+runBenchmark(main, cleanup);

@@ -27,7 +27,7 @@ import autocannon from 'autocannon';
 import { admissionReview } from '../fuzz/reviews.js';
 import { REPO_ROOT } from '../local/install.js';
 import { freePort, startProcess, waitFor, type Managed } from '../local/processes.js';
-import { fixed, onShutdown, progress, quantile, row, verdict, wholeNumber } from './common.js';
+import { fixed, onShutdown, progress, quantile, row, verdict, wholeNumber, runBenchmark } from './common.js';
 import { treeCpuSeconds } from './procfs.js';
 import type { OperatorProcess } from './operator-process.js';
 import { startPlatform, type BenchPlatform } from './platform.js';
@@ -343,9 +343,4 @@ function report(floods: [Phase[], Phase[]], fixedRate: [Phase, Phase]): void {
   process.stdout.write(out.join('\n'));
 }
 
-main()
-  .catch((err: unknown) => {
-    progress(`failed: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
-  })
-  .finally(() => void cleanup());
+runBenchmark(main, cleanup);
