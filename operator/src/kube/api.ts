@@ -28,6 +28,8 @@ export interface ListPage {
   items: unknown[];
   resourceVersion: string;
   continue: string | undefined;
+  /** The server's count of the items after this page, when it gives one (lists without selectors). */
+  remainingItemCount?: number;
 }
 
 function metaOf(obj: unknown): { name?: string; namespace?: string } {
@@ -64,11 +66,15 @@ export class Api {
         limit: opts.limit,
         continue: opts.continue,
       },
-    })) as { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+    })) as {
+      items?: unknown[];
+      metadata?: { resourceVersion?: string; continue?: string; remainingItemCount?: number };
+    };
     return {
       items: body.items ?? [],
       resourceVersion: body.metadata?.resourceVersion ?? '',
       continue: body.metadata?.continue || undefined,
+      remainingItemCount: body.metadata?.remainingItemCount,
     };
   }
 

@@ -110,6 +110,12 @@ export class Informer<T extends CachedObject = CachedObject> {
   private readonly deleted = new Map<string, { version: number; at: number }>();
   /** Keys by namespace, so that "the objects of one namespace" costs their number, not the cache's size. */
   private readonly byNamespace = new Map<string, Set<string>>();
+  /**
+   * When each namespace's objects last changed, as a count of the cache's changes (absent: the namespace holds
+   * none), so that what is computed from one namespace's objects can be kept until they change.
+   */
+  private readonly changedAt = new Map<string, number>();
+  private changes = 0;
   private readonly handlers: InformerHandlers<T>[] = [];
   private readonly recoveryListeners: (() => void)[] = [];
   private resourceVersion = '';
@@ -162,6 +168,19 @@ export class Informer<T extends CachedObject = CachedObject> {
     return this.store.values();
   }
 
+  /** How many objects one namespace holds, without visiting them. */
+  countInNamespace(namespace: string): number {
+    return this.byNamespace.get(namespace)?.size ?? 0;
+  }
+
+  /**
+   * A stamp that changes whenever an object of the namespace is stored or removed: equal stamps mean the same
+   * objects. An empty namespace's stamp is 0.
+   */
+  namespaceStamp(namespace: string): number {
+    return this.changedAt.get(namespace) ?? 0;
+  }
+
   /** Objects in one namespace. */
   *inNamespace(namespace: string): Generator<T> {
     for (const key of this.byNamespace.get(namespace) ?? []) {
@@ -177,6 +196,7 @@ export class Informer<T extends CachedObject = CachedObject> {
     let keys = this.byNamespace.get(ns);
     if (!keys) this.byNamespace.set(ns, (keys = new Set()));
     keys.add(key);
+    this.changedAt.set(ns, ++this.changes);
   }
 
   private remove(key: string): T | undefined {
@@ -186,7 +206,12 @@ export class Informer<T extends CachedObject = CachedObject> {
     const ns = obj.metadata.namespace;
     const keys = ns === undefined ? undefined : this.byNamespace.get(ns);
     keys?.delete(key);
-    if (ns !== undefined && keys?.size === 0) this.byNamespace.delete(ns);
+    if (ns !== undefined) {
+      if (keys?.size === 0) {
+        this.byNamespace.delete(ns);
+        this.changedAt.delete(ns);
+      } else this.changedAt.set(ns, ++this.changes);
+    }
     return obj;
   }
 

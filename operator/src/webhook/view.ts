@@ -15,21 +15,27 @@ export interface WebhookView {
    */
   workspaceCached(account: string, slug: string): { deleting: boolean } | undefined;
   /**
-   * Slugs of the account's workspaces, those being deleted included (as the quota counts them), and those whose
-   * create this replica allowed a moment ago and its cache does not show yet.
+   * How many workspaces the account has, those being deleted included (as the quota counts them), and those whose
+   * create this replica allowed a moment ago and its cache does not show yet. Counted, not listed: a review costs
+   * the same in an account of 1,000 workspaces as in one of 5.
    */
-  workspaces(account: string): string[];
+  workspaceCount(account: string): number;
+  /** Whether the account has the workspace by that count: in the cache or allowed a moment ago. */
+  hasWorkspace(account: string, slug: string): boolean;
   /**
    * Counts an allowed create until the cache shows it: creates allowed at once would otherwise all see the same
    * count, and those past the plan would meet the quota's raw message instead of the product's.
    */
   admitWorkspace(account: string, slug: string): void;
-  /** The same, listed from the API server: for decisions that would lose data if the cache lagged. */
-  workspacesLive(account: string): Promise<string[]>;
+  /**
+   * The same, asked of the API server, for decisions that would lose data if the cache lagged: the count and
+   * the first few names (one page of a list, whatever the account's size).
+   */
+  workspacesLive(account: string): Promise<{ count: number; names: string[] }>;
   /** The account's connections, from the cache. */
   connections(account: string): ConnectionEntry[];
   /** Canonical client emails of the account and the workspaces they are invited to or members of. */
-  clients(account: string): Map<string, string[]>;
+  clients(account: string): ReadonlyMap<string, string[]>;
   /** The account's workspace limit: spec.workspaceLimit when set, else its plan's (unresolved plans fall back to 1). */
   plan(spec: LimitInputs): ResolvedPlan;
   /** A namespace's labels, read from the API server (the caches only hold the operator's own). */

@@ -62,12 +62,15 @@ export function workspaceQuota(account: string, limit: number) {
 }
 
 /** Which workspaces each teammate reaches, for status: all of them, or those of its list that exist. */
-export function teammateReach(teammates: Teammate[], existing: Set<string>): AccountStatus['teammates'] {
+export function teammateReach(
+  teammates: Teammate[],
+  exists: (slug: string) => boolean,
+): AccountStatus['teammates'] {
   return teammates.map((t) => ({
     email: canonicalOrSelf(t.email),
     role: t.role,
     ...(t.workspaces
-      ? { access: 'Listed' as const, workspaces: t.workspaces.filter((w) => existing.has(w)).sort() }
+      ? { access: 'Listed' as const, workspaces: t.workspaces.filter(exists).sort() }
       : { access: 'All' as const }),
   }));
 }

@@ -61,8 +61,9 @@ export class AccountReconciler implements Reconciler {
     // Conditions every write of this pass carries, beside the summary ones.
     const orphans = orphansCondition(this.orphans.of(key));
     const facts = [plan.condition, orphans];
-    const slugs = [...caches.workspaces.inNamespace(key)].map((w) => w.metadata.name);
-    const workspaceCount = slugs.length;
+    // Counted and looked up by key, not listed: an account of 1,000 workspaces costs a pass what one of 5 does.
+    const workspaceCount = caches.workspaces.countInNamespace(key);
+    const exists = (slug: string) => caches.workspaces.get(`${key}/${slug}`) !== undefined;
     const base: AccountStatus = {
       ...status,
       namespace: key,
@@ -74,7 +75,7 @@ export class AccountReconciler implements Reconciler {
         limitSource: plan.source,
       },
       workspaceCount,
-      teammates: teammateReach(obj.spec.teammates, new Set(slugs)),
+      teammates: teammateReach(obj.spec.teammates, exists),
     };
     if (!obj.status) {
       await this.write(obj, base, [

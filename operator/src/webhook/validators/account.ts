@@ -14,10 +14,10 @@ export async function validateAccount(req: AdmissionRequest, view: WebhookView):
   if (req.operation === 'DELETE') {
     const name = req.name ?? ReviewedObject.safeParse(req.oldObject).data?.metadata.name ?? '';
     // Deleting the account deletes its home namespace and everything in it: decide on the API server's list.
-    const workspaces = await view.workspacesLive(name);
-    if (workspaces.length > 0) {
+    const { count, names } = await view.workspacesLive(name);
+    if (count > 0) {
       return denied(
-        `account ${name} still has ${plural(workspaces.length, 'workspace')} (${workspaces.slice(0, 5).join(', ')}${workspaces.length > 5 ? ', …' : ''}); delete its workspaces before the account`,
+        `account ${name} still has ${plural(count, 'workspace')} (${names.join(', ')}${count > names.length ? ', …' : ''}); delete its workspaces before the account`,
       );
     }
     return allowed();
@@ -79,11 +79,10 @@ export async function validateAccount(req: AdmissionRequest, view: WebhookView):
       `plan ${spec.plan ?? '(none)'} is not in the plan catalog; account ${name} may have 1 workspace`,
     );
   }
-  const existing = view.workspaces(name);
-  const count = existing.length;
+  const count = view.workspaceCount(name);
   // GitOps may list a workspace before it is created: a warning, not a refusal, in case it is a typo.
   for (const [i, t] of spec.teammates.entries()) {
-    const missing = (t.workspaces ?? []).filter((w) => !existing.includes(w));
+    const missing = (t.workspaces ?? []).filter((w) => !view.hasWorkspace(name, w));
     if (missing.length > 0) {
       warnings.push(
         `spec.teammates[${i}].workspaces: ${missing.join(', ')} ${missing.length === 1 ? 'is not a workspace' : 'are not workspaces'} of account ${name} yet; ${t.email} reaches ${missing.length === 1 ? 'it' : 'them'} once created`,

@@ -29,6 +29,7 @@ function view(
   } = {},
 ): WebhookView {
   const admitted: string[] = [];
+  const all = () => [...(state.workspaces ?? []), ...admitted];
   return {
     account: async (name) => (name === 'acme' ? { ...acme, ...state.acme } : undefined),
     workspaceExists: async (name, slug) => name === 'acme' && (state.workspaces ?? []).includes(slug),
@@ -36,9 +37,13 @@ function view(
       name === 'acme' && (state.workspaces ?? []).includes(slug)
         ? { deleting: (state.deleting ?? []).includes(slug) }
         : undefined,
-    workspaces: (name) => (name === 'acme' ? [...(state.workspaces ?? []), ...admitted] : []),
+    workspaceCount: (name) => (name === 'acme' ? all().length : 0),
+    hasWorkspace: (name, slug) => name === 'acme' && all().includes(slug),
     admitWorkspace: (_, slug) => admitted.push(slug),
-    workspacesLive: async (name) => (name === 'acme' ? (state.workspaces ?? []) : []),
+    workspacesLive: async (name) => {
+      const live = name === 'acme' ? (state.workspaces ?? []) : [];
+      return { count: live.length, names: live.slice(0, 5) };
+    },
     clients: () => state.clients ?? new Map(),
     connections: (name) => (name === 'acme' ? (state.connections ?? []) : []),
     plan: (spec) => resolvePlan(spec, { starter: 1, growth: 5, scale: 25 }),

@@ -77,7 +77,7 @@ export async function validateWorkspace(req: AdmissionRequest, view: WebhookView
 
   const plan = view.plan(spec);
   const limit = plan.workspaceLimit;
-  const count = view.workspaces(account).length;
+  const count = view.workspaceCount(account);
   if (count >= limit) return denied(planLimitMessage(account, plan));
   // Counted at once (nothing is awaited between the count and here), so concurrent creates see each other.
   if (req.dryRun !== true) view.admitWorkspace(account, name);
