@@ -10,7 +10,10 @@ import {
   workspaceQuota as workspaceResourceQuota,
 } from './controllers/workspace/desired.js';
 import { tenantNames, workspaceNamespace } from './db/names.js';
-import { MAX_SECRET_VALUE_BYTES, isOperatorChild, trimChild } from './caches.js';
+import { MAX_SECRET_VALUE_BYTES, buildCaches, childInformers, isOperatorChild, trimChild } from './caches.js';
+import { loadConfig } from './config.js';
+import type { Api } from './kube/api.js';
+import { silentLogger } from './log.js';
 import type { CachedObject } from './kube/informer.js';
 import { contains } from './kube/ownership.js';
 
@@ -106,5 +109,39 @@ describe('the cache policy', () => {
     expect(JSON.stringify(kept).length).toBeLessThan(4096);
     expect(kept.metadata.annotations).toEqual({ 'taskjuice.io/rotate-credentials': '1' });
     expect(Object.keys(kept.metadata.labels ?? {}).some((k) => k.startsWith('x/'))).toBe(false);
+  });
+});
+
+describe('the caches and a namespace being deleted', () => {
+  const version = (obj: CachedObject, rv: number): CachedObject => ({
+    ...obj,
+    metadata: { ...obj.metadata, resourceVersion: String(rv), uid: `uid-${obj.metadata.name}` },
+  });
+
+  it('drop what stands in it once its deletion starts, and keep later versions out', () => {
+    const caches = buildCaches({} as Api, loadConfig({ DATABASE_URL: 'postgres://db/w' }), silentLogger);
+    const objects = operatorObjects();
+    const namespace = objects.find((o) => o.kind === 'Namespace' && o.metadata.name === ns)!;
+    const children = objects.filter((o) => o.metadata.namespace === ns);
+    const informerOf = (o: CachedObject) => childInformers(caches).find((i) => i.resource.kind === o.kind)!;
+    caches.namespaces.observe(version(namespace, 1));
+    children.forEach((c, i) => informerOf(c).observe(version(c, 10 + i)));
+    const held = () => childInformers(caches).reduce((n, i) => n + i.countInNamespace(ns), 0);
+    expect(held()).toBe(children.length);
+
+    const deleting = version(
+      { ...namespace, metadata: { ...namespace.metadata, deletionTimestamp: '2026-12-02T10:00:00Z' } },
+      100,
+    );
+    caches.namespaces.observe(deleting);
+    // The namespace itself stays (the controllers read that it is going); nothing in it does.
+    expect(caches.namespaces.get(ns)?.metadata.deletionTimestamp).toBeDefined();
+    expect(held()).toBe(0);
+    children.forEach((c, i) => informerOf(c).observe(version(c, 200 + i)));
+    expect(childInformers(caches).reduce((n, i) => n + i.countInNamespace(ns), 0)).toBe(0);
+    // The home namespace's children are untouched.
+    const homeQuota = objects.find((o) => o.kind === 'ResourceQuota' && o.metadata.namespace === 'acme')!;
+    caches.quotas.observe(version(homeQuota, 300));
+    expect(caches.quotas.countInNamespace('acme')).toBe(1);
   });
 });

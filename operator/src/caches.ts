@@ -253,17 +253,26 @@ export function buildCaches(api: Api, config: Config, log: Logger): Caches {
     o.metadata.namespace === config.namespace &&
     o.metadata.name === config.webhook.secretName;
   // List items of built-in kinds carry no kind, and the policy reads it: children are given theirs on arrival.
-  const child = <T extends CachedObject>(resource: ResourceType, parse: (obj: CachedObject) => T) =>
+  const child = <T extends CachedObject>(
+    resource: ResourceType,
+    parse: (obj: CachedObject) => T,
+  ): Informer<T> =>
     informer(resource, MANAGED_SELECTOR, parse, {
-      admit: (o) => {
+      admit: (o): boolean => {
         const typed = { ...o, kind: resource.kind };
-        return isOperatorChild(typed) || isWebhookSecret(typed);
+        return (isOperatorChild(typed) && !terminating(o)) || isWebhookSecret(typed);
       },
       trim: (o) => trimChild({ ...o, kind: resource.kind }),
     });
   const untyped = (o: CachedObject) => o;
   const own = config.watchLabelSelector;
-  return {
+  // What stands in a namespace being deleted leaves the caches (see keepOutOfTerminating).
+  const namespaces: Informer = child(Resources.Namespace, untyped);
+  const terminating = (o: CachedObject): boolean =>
+    o.kind !== 'Namespace' &&
+    o.metadata.namespace !== undefined &&
+    namespaces.get(o.metadata.namespace)?.metadata.deletionTimestamp !== undefined;
+  const caches: Caches = {
     accounts: informer(Resources.Account, own, parseAccount),
     workspaces: informer(Resources.Workspace, own, parseWorkspace),
     invitations: informer(Resources.ClientInvitation, own, parseInvitation),
@@ -276,11 +285,11 @@ export function buildCaches(api: Api, config: Config, log: Logger): Caches {
       trim: trimCredentials,
     }),
     mountedSecrets: informer(Resources.Secret, `${MANAGED_SELECTOR},${Labels.connection}`, parseCredentials, {
-      admit: (o) => isMountedSecret({ ...o, kind: 'Secret' }),
+      admit: (o) => isMountedSecret({ ...o, kind: 'Secret' }) && !terminating(o),
       trim: trimCredentials,
     }),
     roles: child(Resources.Role, untyped),
-    namespaces: child(Resources.Namespace, untyped),
+    namespaces,
     roleBindings: child(Resources.RoleBinding, parseRoleBinding),
     networkPolicies: child(Resources.NetworkPolicy, untyped),
     secrets: child(Resources.Secret, parseSecret),
@@ -293,6 +302,25 @@ export function buildCaches(api: Api, config: Config, log: Logger): Caches {
       { namespace: config.namespace },
     ),
   };
+  keepOutOfTerminating(caches);
+  return caches;
+}
+
+/**
+ * Once a namespace of the operator's is being deleted, the objects in it leave the caches, and new versions of
+ * them stay out. The controllers no longer act on them, and the namespace controller may take minutes to delete
+ * what a burst of deletions leaves behind: the caches then hold about what live workspaces have, not that backlog.
+ */
+function keepOutOfTerminating(caches: Caches): void {
+  const inNamespaces = [
+    ...childInformers(caches).filter((i) => i !== caches.namespaces),
+    caches.mountedSecrets,
+  ];
+  const purge = (ns: CachedObject) => {
+    if (ns.metadata.deletionTimestamp === undefined) return;
+    for (const informer of inNamespaces) informer.forgetNamespace(ns.metadata.name);
+  };
+  caches.namespaces.on({ add: purge, update: (_, ns) => purge(ns) });
 }
 
 /** The informers of the children the operator makes, whose changes by others bring their owner back. */

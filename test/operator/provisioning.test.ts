@@ -16,6 +16,7 @@ import {
   withWorkspaceConnection,
 } from '../support/fixtures.js';
 import { startOperator } from '../support/operator.js';
+import { childInformers } from '../../operator/src/caches.js';
 
 let api: Api;
 let operator: Operator;
@@ -219,6 +220,16 @@ describe('a Workspace', () => {
       [names.role],
     );
     expect(left).toEqual([]);
+    // Nothing of it stays in memory: a deleted workspace's children leave the operator's caches with it.
+    const { caches } = operator;
+    await eventually(
+      'the caches to forget the workspace',
+      async () =>
+        [
+          caches.namespaces.get(namespace),
+          ...childInformers(caches).map((c) => c.countInNamespace(namespace)),
+        ].filter((held) => held !== undefined && held !== 0).length === 0 || undefined,
+    );
     await session.end().catch(() => {});
   });
 

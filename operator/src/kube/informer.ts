@@ -281,6 +281,14 @@ export class Informer<T extends CachedObject = CachedObject> {
     }
   }
 
+  /**
+   * Drops every object of a namespace without telling the handlers: nothing in it concerns the controllers any
+   * more (it is being deleted), and holding it would let the cluster's deletion backlog grow the cache.
+   */
+  forgetNamespace(namespace: string): void {
+    for (const key of [...(this.byNamespace.get(namespace) ?? [])]) this.remove(key);
+  }
+
   /** Removes an object the operator just deleted, for the same reason. */
   forget(key: string): void {
     this.remove(key);
