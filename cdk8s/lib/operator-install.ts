@@ -45,7 +45,7 @@ export interface OperatorInstallProps {
   /**
    * The operator image (the Dockerfile at the repository root).
    *
-   * @default 'ghcr.io/taskjuice/workspace-operator:0.1.0'
+   * @default 'ghcr.io/taskjuice/workspace-operator:0.2.0'
    */
   readonly image?: string;
   /**
@@ -263,7 +263,7 @@ export class OperatorInstall extends Chart {
       containers: [
         {
           name: 'operator',
-          image: props.image ?? 'ghcr.io/taskjuice/workspace-operator:0.1.0',
+          image: props.image ?? 'ghcr.io/taskjuice/workspace-operator:0.2.0',
           imagePullPolicy: kplus.ImagePullPolicy.IF_NOT_PRESENT,
           ports: [
             { name: 'https', number: PORTS.webhook },

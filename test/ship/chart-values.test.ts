@@ -77,7 +77,7 @@ describe('the chart as a dependency of an umbrella chart', () => {
         apiVersion: 'v2',
         name: 'platform',
         version: '1.0.0',
-        dependencies: [{ name: 'workspace-operator', version: '0.1.0', repository: `file://${CHART}` }],
+        dependencies: [{ name: 'workspace-operator', version: '0.2.0', repository: `file://${CHART}` }],
       }),
     );
     // What `helm dependency build` would unpack under charts/, without reaching for a repository.
