@@ -28,6 +28,38 @@ function fakeApi() {
 }
 
 describe('Informer', () => {
+  it('stops when the stop comes while its first list is in flight, without opening a watch', async () => {
+    let answer: () => void = () => {};
+    let listing: () => void = () => {};
+    const listed = new Promise<void>((resolve) => (listing = resolve));
+    let watches = 0;
+    const api = {
+      list: () => {
+        listing();
+        return new Promise((resolve) => {
+          answer = () => resolve({ items: [invitation('10', 'Pending')], resourceVersion: '10' });
+        });
+      },
+      client: {
+        stream: (_req: unknown, _onDoc: unknown, signal: AbortSignal) => {
+          watches++;
+          return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+        },
+      },
+    } as unknown as Api;
+    const informer = new Informer(api, Resources.ClientInvitation, { log: silentLogger });
+    const abort = new AbortController();
+    const running = informer.run(abort.signal);
+    await listed;
+    abort.abort();
+    answer();
+    await running;
+    expect(watches).toBe(0);
+    // A wait for the sync that starts after the stop is refused at once rather than left pending.
+    const fresh = new Informer(api, Resources.ClientInvitation, { log: silentLogger });
+    await expect(fresh.waitForSync(abort.signal)).rejects.toThrow(/did not sync/);
+  });
+
   it('tells the handlers about a version the operator wrote once, whether the write or the watch comes first', async () => {
     const { api, watchOpen, send } = fakeApi();
     const informer = new Informer(api, Resources.ClientInvitation, { log: silentLogger });

@@ -217,11 +217,11 @@ export class Informer<T extends CachedObject = CachedObject> {
 
   waitForSync(signal?: AbortSignal): Promise<void> {
     if (this.synced) return Promise.resolve();
+    const unsynced = () => new OperatorError('Timeout', `${this.resource.kind} cache did not sync`);
+    if (signal?.aborted) return Promise.reject(unsynced());
     return new Promise((resolve, reject) => {
       this.syncWaiters.push(resolve);
-      signal?.addEventListener('abort', () =>
-        reject(new OperatorError('Timeout', `${this.resource.kind} cache did not sync`)),
-      );
+      signal?.addEventListener('abort', () => reject(unsynced()), { once: true });
     });
   }
 
@@ -384,6 +384,9 @@ export class Informer<T extends CachedObject = CachedObject> {
   }
 
   private async watchOnce(signal: AbortSignal, onOpen: () => void): Promise<void> {
+    // A stop that came while the list was in flight: an abort listener added now would never fire, and the watch
+    // would hold the stop until the server ends it, minutes later.
+    if (signal.aborted) return;
     if (this.forcedVersion !== undefined) {
       this.resourceVersion = this.forcedVersion;
       this.forcedVersion = undefined;
