@@ -69,7 +69,7 @@ export class Operator {
     const mgr: SetupContext = {
       ...this.shared,
       controller: (reconciler) =>
-        new Controller(this.database.track(reconciler), {
+        new Controller(reconciler, {
           workers: config.workers,
           log: controllerLog,
           metrics: this.metrics,

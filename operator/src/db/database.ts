@@ -115,6 +115,8 @@ export class Database {
   private canSilenceLog = false;
   private leadership: Leadership | undefined;
   private epoch: Promise<number> | undefined;
+  private answered: boolean | undefined;
+  private readonly reachabilityListeners: ((answering: boolean) => void)[] = [];
 
   constructor(private readonly opts: DatabaseOptions) {
     this.pool = new pg.Pool({
@@ -152,6 +154,21 @@ export class Database {
     await this.pool.end();
   }
 
+  /**
+   * Tells `listener` whenever what the last statement sent learned of PostgreSQL changes: it answered (an ERROR is
+   * an answer) or it did not (a refused, broken or timed-out connection). Known from the traffic the operator
+   * sends anyway.
+   */
+  onReachability(listener: (answering: boolean) => void): void {
+    this.reachabilityListeners.push(listener);
+  }
+
+  private heard(answering: boolean): void {
+    if (this.answered === answering) return;
+    this.answered = answering;
+    for (const listener of this.reachabilityListeners) listener(answering);
+  }
+
   private count(op: Operation): void {
     this.opts.metrics.sqlStatements.inc({ operation: op });
   }
@@ -167,8 +184,11 @@ export class Database {
     if (reason) throw new OperatorError('Database', `PostgreSQL ${op} not sent: ${reason}`);
     this.count(op);
     try {
-      return await client.query(sql, values);
+      const result = await client.query(sql, values);
+      this.heard(true);
+      return result;
     } catch (err) {
+      this.heard(sessionSurvives(err));
       throw new OperatorError('Database', `PostgreSQL ${op} failed: ${errorMessage(err)}`, { cause: err });
     }
   }
@@ -185,6 +205,7 @@ export class Database {
     try {
       client = await this.pool.connect();
     } catch (err) {
+      this.heard(false);
       throw new OperatorError('Database', `PostgreSQL is unreachable: ${errorMessage(err)}`, { cause: err });
     }
     // A session the server ends between two statements (shutdown, pg_terminate_backend) emits 'error': the

@@ -2,7 +2,6 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/database.js';
 import type { TenantInventory } from '../db/inventory.js';
 import { errorMessage, isCode } from '../errors.js';
-import type { Reconciler } from '../kube/controller.js';
 import { sleep } from '../kube/informer.js';
 import { healthHandler, listen, metricsHandler } from '../http.js';
 import type { Logger } from '../log.js';
@@ -12,8 +11,8 @@ const RETRY_MS = 2_000;
 
 /**
  * Whether PostgreSQL answers, as /readyz reports it (informational: admission needs no database). Known from the
- * reconciles that use it, so an idle operator sends no SQL to find out; after a failure, a probe re-checks at most
- * every two seconds.
+ * statements the operator sends anyway (`Database.onReachability`), so an idle operator sends no SQL to find out; after
+ * a failure, a probe re-checks at most every two seconds. Until the first inventory load it is not ready.
  */
 export class DatabaseHealth {
   private known = false;
@@ -26,7 +25,11 @@ export class DatabaseHealth {
     private readonly inventory: TenantInventory,
     private readonly log: Logger,
     private readonly metrics?: Metrics,
-  ) {}
+  ) {
+    db.onReachability((answering) => {
+      if (this.inventory.isLoaded || !answering) this.healthy = answering;
+    });
+  }
 
   private get healthy(): boolean {
     return this.known;
@@ -36,23 +39,6 @@ export class DatabaseHealth {
   private set healthy(up: boolean) {
     this.known = up;
     this.metrics?.databaseUp.set(up ? 1 : 0);
-  }
-
-  /** The reconciler, reporting what its passes learn of the database. */
-  track(reconciler: Reconciler): Reconciler {
-    return {
-      name: reconciler.name,
-      reconcile: async (key, log) => {
-        try {
-          const result = await reconciler.reconcile(key, log);
-          if (!this.healthy && this.inventory.isLoaded) this.healthy = true;
-          return result;
-        } catch (err) {
-          if (isCode(err, 'Database')) this.healthy = false;
-          throw err;
-        }
-      },
-    };
   }
 
   /**
@@ -90,12 +76,8 @@ export class DatabaseHealth {
     if (this.healthy) return true;
     if (!this.inventory.isLoaded || Date.now() - this.lastProbe < RETRY_MS) return false;
     this.lastProbe = Date.now();
-    try {
-      await this.db.ping();
-      this.healthy = true;
-    } catch {
-      this.healthy = false;
-    }
+    // The ping's outcome reaches `healthy` through the reachability listener.
+    await this.db.ping().catch(() => undefined);
     return this.healthy;
   }
 }
