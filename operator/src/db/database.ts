@@ -95,6 +95,53 @@ const lockRow = (key: string) =>
  */
 const borrowMembership = (role: string) => `GRANT ${role} TO CURRENT_USER`;
 
+/**
+ * The objects of a tenant's schema (the schema itself, its relations, routines and types) owned by another role
+ * than the tenant's, one `ALTER … OWNER TO` statement each. Provisioning never leaves any; a restore does: a
+ * database dump restored onto a new server, where the tenant roles do not exist yet (they are server-global and a
+ * dump of the database does not carry them), leaves everything owned by the role that restored it
+ * (docs/backup.md). Indexes, a table's row type and the sequences a column owns follow their table, so they are
+ * not listed; the statements are ordered so that tables come before what might depend on them.
+ */
+const ownerRepairs = (names: TenantNames) => {
+  const schema = literal(names.schema);
+  const role = literal(names.role);
+  const owner = `(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = ${role})`;
+  const space = `(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = ${schema})`;
+  return `SELECT 0 AS rank, format('ALTER SCHEMA %I OWNER TO %I', ${schema}, ${role}) AS statement
+            FROM pg_catalog.pg_namespace WHERE nspname = ${schema} AND nspowner <> ${owner}
+          UNION ALL
+          SELECT 1, format('ALTER %s %I.%I OWNER TO %I',
+                   CASE c.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW'
+                                  WHEN 'f' THEN 'FOREIGN TABLE' ELSE 'TABLE' END,
+                   ${schema}, c.relname, ${role})
+            FROM pg_catalog.pg_class c
+           WHERE c.relnamespace = ${space} AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND c.relowner <> ${owner}
+             AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d
+                              WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                                AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i'))
+          UNION ALL
+          SELECT 2, format('ALTER %s %s OWNER TO %I', CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE 'TYPE' END,
+                   t.oid::regtype, ${role})
+            FROM pg_catalog.pg_type t
+           WHERE t.typnamespace = ${space} AND t.typowner <> ${owner} AND t.typtype IN ('c', 'd', 'e', 'r')
+             AND (t.typrelid = 0 OR (SELECT relkind FROM pg_catalog.pg_class WHERE oid = t.typrelid) = 'c')
+          UNION ALL
+          SELECT 3, format('ALTER ROUTINE %s OWNER TO %I', p.oid::regprocedure, ${role})
+            FROM pg_catalog.pg_proc p WHERE p.pronamespace = ${space} AND p.proowner <> ${owner}`;
+};
+
+/** Whether anything of the tenant's schema is owned by another role (see ownerRepairs). */
+const foreignOwned = (names: TenantNames) => `SELECT FROM (${ownerRepairs(names)}) AS repairs`;
+
+/** Gives the tenant's role back what its schema holds (see ownerRepairs); the operator must own it. */
+const giveBack = (names: TenantNames) =>
+  `DECLARE repair record; BEGIN
+     FOR repair IN SELECT statement FROM (${ownerRepairs(names)}) AS repairs ORDER BY rank LOOP
+       EXECUTE repair.statement;
+     END LOOP;
+   END`;
+
 const roleSetting = (role: string, name: string, ms: number) =>
   ms > 0 ? `ALTER ROLE ${role} SET ${name} = ${literal(`${ms}ms`)}` : `ALTER ROLE ${role} RESET ${name}`;
 
@@ -502,6 +549,10 @@ export class Database {
            IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = ${literal(names.schema)}) THEN
              ${borrowMembership(role)};
              CREATE SCHEMA ${ident(names.schema)} AUTHORIZATION ${role};
+             REVOKE ${role} FROM CURRENT_USER;
+           ELSIF EXISTS (${foreignOwned(names)}) THEN
+             ${borrowMembership(role)};
+             ${giveBack(names)};
              REVOKE ${role} FROM CURRENT_USER;
            END IF;
          END $wsop$`,
