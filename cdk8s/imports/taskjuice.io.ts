@@ -720,6 +720,13 @@ export interface DatabaseServerSpec {
   readonly connectionSecret?: DatabaseServerSpecConnectionSecret;
 
   /**
+   * The Secret with the CA certificate that signed this server's certificate. Workspaces placed here get it in their Secrets as ca.crt, for sslmode=verify-full. Only that entry is used (a CA key beside it is never copied).
+   *
+   * @schema DatabaseServerSpec#clientCA
+   */
+  readonly clientCa?: DatabaseServerSpecClientCa;
+
+  /**
    * How many workspaces the server may hold (default 10000).
    *
    * @schema DatabaseServerSpec#capacity
@@ -742,6 +749,7 @@ export function toJson_DatabaseServerSpec(obj: DatabaseServerSpec | undefined): 
   if (obj === undefined) { return undefined; }
   const result = {
     'connectionSecret': toJson_DatabaseServerSpecConnectionSecret(obj.connectionSecret),
+    'clientCA': toJson_DatabaseServerSpecClientCa(obj.clientCa),
     'capacity': obj.capacity,
     'state': obj.state,
   };
@@ -776,6 +784,42 @@ export interface DatabaseServerSpecConnectionSecret {
  */
 /* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
 export function toJson_DatabaseServerSpecConnectionSecret(obj: DatabaseServerSpecConnectionSecret | undefined): Record<string, any> | undefined {
+  if (obj === undefined) { return undefined; }
+  const result = {
+    'name': obj.name,
+    'key': obj.key,
+  };
+  // filter undefined values
+  return Object.entries(result).reduce((r, i) => (i[1] === undefined) ? r : ({ ...r, [i[0]]: i[1] }), {});
+}
+/* eslint-enable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+
+/**
+ * The Secret with the CA certificate that signed this server's certificate. Workspaces placed here get it in their Secrets as ca.crt, for sslmode=verify-full. Only that entry is used (a CA key beside it is never copied).
+ *
+ * @schema DatabaseServerSpecClientCa
+ */
+export interface DatabaseServerSpecClientCa {
+  /**
+   * Name of the Secret, in the operator's namespace.
+   *
+   * @schema DatabaseServerSpecClientCa#name
+   */
+  readonly name: string;
+
+  /**
+   * The entry holding the CA certificate in PEM (default ca.crt, as in a CloudNativePG <cluster>-ca Secret).
+   *
+   * @schema DatabaseServerSpecClientCa#key
+   */
+  readonly key?: string;
+}
+
+/**
+ * Converts an object of type 'DatabaseServerSpecClientCa' to JSON representation.
+ */
+/* eslint-disable max-len, @stylistic/max-len, quote-props, @stylistic/quote-props */
+export function toJson_DatabaseServerSpecClientCa(obj: DatabaseServerSpecClientCa | undefined): Record<string, any> | undefined {
   if (obj === undefined) { return undefined; }
   const result = {
     'name': obj.name,

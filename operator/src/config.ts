@@ -154,6 +154,8 @@ const Environment = z.object({
       message: 'must be a libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full',
     })
     .optional(),
+  // The CA (PEM) that signed the server's certificate, handed to workspaces as ca.crt for sslmode=verify-full.
+  DATABASE_CLIENT_CA_FILE: z.string().min(1).optional(),
   DATABASE_POOL_SIZE: positiveInt(10, 200),
   // How many workspaces placement puts on the DATABASE_URL server, unless a DatabaseServer named default says.
   DATABASE_CAPACITY: positiveInt(10000, 1000000),
@@ -271,6 +273,8 @@ export interface Config {
     clientHost: string;
     clientPort: number;
     clientSslMode: string | undefined;
+    /** File of the server's CA certificate, copied into workspaces' Secrets as ca.crt. */
+    clientCaFile: string | undefined;
     databaseName: string;
     poolSize: number;
     /** Workspaces placement puts on the DATABASE_URL server (a DatabaseServer named default overrides it). */
@@ -447,6 +451,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       clientHost: e.DATABASE_CLIENT_HOST ?? url.hostname,
       clientPort: e.DATABASE_CLIENT_PORT ?? (url.port ? Number(url.port) : 5432),
       clientSslMode: e.DATABASE_CLIENT_SSLMODE,
+      clientCaFile: e.DATABASE_CLIENT_CA_FILE,
       databaseName,
       poolSize: e.DATABASE_POOL_SIZE,
       defaultCapacity: e.DATABASE_CAPACITY,

@@ -364,7 +364,13 @@ describe('the Helm chart with non-default values', () => {
       from: 'Portal <no-reply@agency.example>',
       existingSecret: 'smtp-auth',
     },
-    database: { clientHost: 'pgbouncer.db.svc', clientPort: 6432, clientSslMode: 'require', poolSize: 20 },
+    database: {
+      clientHost: 'pgbouncer.db.svc',
+      clientPort: 6432,
+      clientSslMode: 'verify-full',
+      clientCA: { secretName: 'db-cluster-ca' },
+      poolSize: 20,
+    },
     networkPolicy: {
       webhookFrom: [{ ipBlock: { cidr: '10.0.0.0/28' } }],
       acceptFrom: [
@@ -511,8 +517,19 @@ describe('the Helm chart with non-default values', () => {
       url: DATABASE_URL,
       clientHost: 'pgbouncer.db.svc',
       clientPort: 6432,
-      clientSslMode: 'require',
+      clientSslMode: 'verify-full',
+      clientCaFile: '/etc/workspace-operator/database-ca/ca.crt',
       poolSize: 20,
+    });
+    // Only the certificate of the CA Secret is mounted: a ca.key beside it never reaches the pod.
+    const pod = (
+      one(docs, 'Deployment') as Manifest & {
+        spec: { template: { spec: { volumes: { name: string; secret?: unknown }[] } } };
+      }
+    ).spec.template.spec;
+    expect(pod.volumes.find((v) => v.name === 'database-ca')?.secret).toEqual({
+      secretName: 'db-cluster-ca',
+      items: [{ key: 'ca.crt', path: 'ca.crt' }],
     });
     expect(config.smtp).toMatchObject({
       host: 'smtp.agency.example',

@@ -13,7 +13,13 @@ export interface ClientEndpoint {
   port: number;
   database: string;
   sslMode: string | undefined;
+  /** The CA certificate (PEM) that signed the server's, for clients that verify it (sslmode=verify-full). */
+  caCertificate?: string;
 }
+
+/** Whether a text holds a PEM certificate. */
+export const isPemCertificate = (text: string) =>
+  /-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----/.test(text);
 
 /** One PostgreSQL server the operator provisions tenants on: its pool, its tenant inventory, its client endpoint. */
 export interface Server {
@@ -104,13 +110,18 @@ export class DatabaseServers {
   }
 
   /**
-   * Opens (or keeps) the server of a DatabaseServer: a new connection string closes the old pool. Its set-up and
+   * Opens (or keeps) the server of a DatabaseServer, with the CA its workspaces verify it by: a new connection
+   * string closes the old pool. Its set-up and
    * inventory are loaded before it is listed, so that no placement counts a server whose tenants it cannot see.
    */
-  async open(name: string, url: string): Promise<Server> {
+  async open(name: string, url: string, caCertificate?: string): Promise<Server> {
     const existing = this.servers.get(name);
-    if (existing && existing.url === url) return existing;
-    const client = endpointOf(url);
+    if (existing && existing.url === url) {
+      // A new CA reaches the Secrets of the server's workspaces at their next pass; the pool stays.
+      existing.client.caCertificate = caCertificate;
+      return existing;
+    }
+    const client = { ...endpointOf(url), caCertificate };
     const db = new Database({
       ...this.opts.config.database,
       url,

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { buildCaches } from '../caches.js';
 import type { Config } from '../config.js';
 import type { ControllerContext } from '../controllers/context.js';
 import { Database } from '../db/database.js';
 import { TenantInventory } from '../db/inventory.js';
-import { DatabaseServers } from '../db/servers.js';
+import { DatabaseServers, isPemCertificate } from '../db/servers.js';
+import { errorMessage, OperatorError } from '../errors.js';
 import { DEFAULT_SERVER } from '../api/v1alpha1/databaseserver.js';
 import { PlacementIndex } from '../domain/placement.js';
 import { keyOf } from '../kube/informer.js';
@@ -12,6 +14,26 @@ import type { KubeClient } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
+
+/** The server CA of DATABASE_CLIENT_CA_FILE, read once at start (docs/credentials.md: a new one needs a restart). */
+function readClientCa(file: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new OperatorError(
+      'Config',
+      `invalid configuration: DATABASE_CLIENT_CA_FILE: cannot read ${file}: ${errorMessage(err)}`,
+    );
+  }
+  if (!isPemCertificate(text))
+    throw new OperatorError(
+      'Config',
+      `invalid configuration: DATABASE_CLIENT_CA_FILE: ${file} holds no PEM certificate`,
+    );
+  return text;
+}
 
 export interface SharedOptions {
   config: Config;
@@ -56,7 +78,7 @@ export function buildShared(opts: SharedOptions): ControllerContext {
       name: DEFAULT_SERVER,
       db,
       inventory,
-      client: { host, port, database, sslMode },
+      client: { host, port, database, sslMode, caCertificate: readClientCa(config.database.clientCaFile) },
       url: config.database.url,
     },
     { config, log, metrics, fence: opts.fence },

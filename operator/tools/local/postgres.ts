@@ -64,6 +64,8 @@ export interface PostgresOptions {
    * `max_locks_per_transaction: '64'` for a benchmark of what an untuned server does.
    */
   settings?: Record<string, string>;
+  /** A server certificate and key (PEM): the server then also accepts TLS, for tests of sslmode=verify-full. */
+  tls?: { certificate: string; privateKey: string };
 }
 
 /** The defaults: a throw-away server with room for many tenants and connections. */
@@ -96,8 +98,19 @@ export async function startPostgres(
   const operatorPassword = randomBytes(18).toString('base64url');
   const pwfile = join(dir, 'pwfile');
   writeFileSync(pwfile, adminPassword, { mode: 0o600 });
+  const tlsSettings: Record<string, string> = {};
+  const owned = [dir, sockets, pwfile];
+  if (options.tls) {
+    const cert = join(dir, 'server.crt');
+    const key = join(dir, 'server.key');
+    writeFileSync(cert, options.tls.certificate);
+    // PostgreSQL refuses a key that others may read.
+    writeFileSync(key, options.tls.privateKey, { mode: 0o600 });
+    owned.push(cert, key);
+    Object.assign(tlsSettings, { ssl: 'on', ssl_cert_file: cert, ssl_key_file: key });
+  }
   if (user.uid !== undefined && user.gid !== undefined) {
-    for (const p of [dir, sockets, pwfile]) chownSync(p, user.uid, user.gid);
+    for (const p of owned) chownSync(p, user.uid, user.gid);
   }
 
   log('initialising PostgreSQL');
@@ -132,7 +145,7 @@ export async function startPostgres(
         String(port),
         '-k',
         sockets,
-        ...Object.entries({ ...DEFAULT_SETTINGS, ...options.settings }).flatMap(([k, v]) => [
+        ...Object.entries({ ...DEFAULT_SETTINGS, ...tlsSettings, ...options.settings }).flatMap(([k, v]) => [
           '-c',
           `${k}=${v}`,
         ]),

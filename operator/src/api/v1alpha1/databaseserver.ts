@@ -30,6 +30,22 @@ export const DatabaseServerSpec = z
       .describe(
         "The Secret with the operator's connection to this server. Required, except for the server named default, which is the configuration's DATABASE_URL.",
       ),
+    clientCA: z
+      .object({
+        name: z.string().min(1).max(253).describe("Name of the Secret, in the operator's namespace."),
+        key: z
+          .string()
+          .min(1)
+          .max(253)
+          .default('ca.crt')
+          .describe(
+            'The entry holding the CA certificate in PEM (default ca.crt, as in a CloudNativePG <cluster>-ca Secret).',
+          ),
+      })
+      .optional()
+      .describe(
+        "The Secret with the CA certificate that signed this server's certificate. Workspaces placed here get it in their Secrets as ca.crt, for sslmode=verify-full. Only that entry is used (a CA key beside it is never copied).",
+      ),
     capacity: z
       .number()
       .int()

@@ -3,7 +3,7 @@ import { describeIssues } from '../../api/issues.js';
 import { plural } from '../../api/text.js';
 import { DEFAULT_SERVER, type DatabaseServerStatus } from '../../api/v1alpha1/databaseserver.js';
 import type { DatabaseServerObject } from '../../caches.js';
-import type { Server } from '../../db/servers.js';
+import { isPemCertificate, type Server } from '../../db/servers.js';
 import { errorMessage } from '../../errors.js';
 import type { Reconciler, Result } from '../../kube/controller.js';
 import { Resources } from '../../kube/resources.js';
@@ -45,7 +45,10 @@ export class DatabaseServerReconciler implements Reconciler {
     const counts = { workspaces: placed, freeCapacity: obj.spec.capacity - placed };
     let server: Server;
     try {
-      server = name === DEFAULT_SERVER ? servers.primary : await servers.open(name, await this.url(obj));
+      server =
+        name === DEFAULT_SERVER
+          ? servers.primary
+          : await servers.open(name, await this.url(obj), await this.clientCa(obj));
     } catch (err) {
       const message = `cannot open the server: ${errorMessage(err)}`;
       await this.status.write(
@@ -76,10 +79,25 @@ export class DatabaseServerReconciler implements Reconciler {
     return { requeueAfterMs: SERVER_RESYNC_MS };
   }
 
-  /** The connection string, from the Secret in the operator's namespace (read live: these Secrets are not cached). */
+  /** The connection string, from the Secret in the operator's namespace. */
   private async url(obj: DatabaseServerObject): Promise<string> {
     const ref = obj.spec?.connectionSecret;
     if (!ref) throw new Error('spec.connectionSecret is not set');
+    return this.secretEntry(ref);
+  }
+
+  /** The server's CA certificate for its workspaces' Secrets, when spec.clientCA names one. */
+  private async clientCa(obj: DatabaseServerObject): Promise<string | undefined> {
+    const ref = obj.spec?.clientCA;
+    if (!ref) return undefined;
+    const pem = await this.secretEntry(ref);
+    if (!isPemCertificate(pem))
+      throw new Error(`spec.clientCA: entry ${ref.key} of Secret ${ref.name} holds no PEM certificate`);
+    return pem;
+  }
+
+  /** One entry of a Secret in the operator's namespace (read live: these Secrets are not cached). */
+  private async secretEntry(ref: { name: string; key: string }): Promise<string> {
     const namespace = this.ctx.config.namespace;
     const secret = (await this.ctx.api.get(Resources.Secret, { namespace, name: ref.name })) as
       { data?: Record<string, string> } | undefined;

@@ -163,12 +163,13 @@ export interface DatabaseEndpoint {
   port: number;
   database: string;
   sslMode: string | undefined;
+  caCertificate?: string;
 }
 
 /**
  * The credentials Secret, in the Service Binding format for PostgreSQL (`type`, `provider`, `host`, `port`,
  * `database`, `username`, `password`) plus `schema`, `uri` (search_path set to the schema), `jdbc-uri` and
- * `pgpass`. Written by server-side apply, so labels and annotations other tools add survive.
+ * `pgpass`, and `ca.crt` (the server's CA) when the operator knows it. Written by server-side apply, so labels and annotations other tools add survive.
  */
 export function credentialsSecret(
   namespace: string,
@@ -195,6 +196,8 @@ export function credentialsSecret(
     uri: `postgresql://${names.role}:${password}@${host}:${db.port}/${encodeURIComponent(db.database)}?options=-c%20search_path%3D${names.schema}${ssl}`,
     'jdbc-uri': `jdbc:postgresql://${host}:${db.port}/${encodeURIComponent(db.database)}?currentSchema=${names.schema}&user=${names.role}&password=${password}${ssl}`,
     pgpass: `${db.host}:${db.port}:${db.database}:${names.role}:${password}\n`,
+    // The server's CA, for sslmode=verify-full: libpq's sslrootcert (or PGSSLROOTCERT) names the mounted file.
+    ...(db.caCertificate ? { 'ca.crt': db.caCertificate } : {}),
   };
   return {
     metadata: { name: SECRET_NAME, namespace, labels: workspaceLabels(account, slug) },
