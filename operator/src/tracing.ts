@@ -1,21 +1,12 @@
-import {
-  context,
-  diag,
-  DiagLogLevel,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-  type Span,
-  type Tracer,
-} from '@opentelemetry/api';
+import type { Span, SpanKind, Tracer } from '@opentelemetry/api';
 import type { TracingSettings } from './config.js';
 import { errorMessage, OperatorError } from './errors.js';
 import type { Logger } from './log.js';
 
 /**
  * Opt-in OpenTelemetry tracing behind one function, `span(name, attributes, fn)`. Off (no OTLP endpoint set) it
- * calls `fn` and nothing else: neither the SDK nor an exporter is loaded (the API package is, by prom-client
- * too: without an SDK it is a set of no-ops), no context manager (async hook) is installed,
+ * calls `fn` and nothing else: this module imports nothing of OpenTelemetry (types only), so neither the SDK nor
+ * an exporter is loaded, and no context manager (async hook) is installed,
  * and the callers on hot paths (every API request, every statement) ask `tracingOn()` first so that they do not
  * even build the attributes. On, the SDK and the exporter are loaded with a dynamic `import()` at start.
  *
@@ -39,11 +30,10 @@ const NOOP_SPAN: ActiveSpan = {
   fail() {},
 };
 
-const KIND: Record<SpanRole, SpanKind> = {
-  internal: SpanKind.INTERNAL,
-  server: SpanKind.SERVER,
-  client: SpanKind.CLIENT,
-};
+/** SpanKind's values, written out so that choosing one needs no import of the API when tracing is off. */
+const KIND: Record<SpanRole, SpanKind> = { internal: 0, server: 1, client: 2 };
+/** SpanStatusCode.ERROR, likewise. */
+const STATUS_ERROR = 2;
 
 let tracer: Tracer | undefined;
 
@@ -56,7 +46,7 @@ class RecordingSpan implements ActiveSpan {
     this.span.setAttribute(key, value);
   }
   fail(message: string): void {
-    this.span.setStatus({ code: SpanStatusCode.ERROR, message });
+    this.span.setStatus({ code: STATUS_ERROR, message });
   }
 }
 
@@ -75,7 +65,7 @@ export function span<T>(
     try {
       return await fn(new RecordingSpan(s));
     } catch (err) {
-      s.setStatus({ code: SpanStatusCode.ERROR, message: errorMessage(err) });
+      s.setStatus({ code: STATUS_ERROR, message: errorMessage(err) });
       s.setAttribute('error.type', err instanceof OperatorError ? err.code : 'Error');
       throw err;
     } finally {
@@ -113,6 +103,7 @@ export async function startTracing(settings: TracingSettings | undefined, log: L
       provider = undefined;
       tracer = undefined;
       await p?.shutdown();
+      const { context, diag, trace } = await import('@opentelemetry/api');
       trace.disable();
       context.disable();
       diag.disable();
@@ -121,7 +112,8 @@ export async function startTracing(settings: TracingSettings | undefined, log: L
 }
 
 async function install(settings: TracingSettings, log: Logger): Promise<void> {
-  const [sdk, resources, exporter] = await Promise.all([
+  const [{ diag, DiagLogLevel, trace }, sdk, resources, exporter] = await Promise.all([
+    import('@opentelemetry/api'),
     import('@opentelemetry/sdk-trace-node'),
     import('@opentelemetry/resources'),
     settings.protocol === 'http/json'
