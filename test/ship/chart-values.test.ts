@@ -9,6 +9,7 @@ import { Resources } from '../../operator/src/kube/resources.js';
 import { adminApi, uniqueName } from '../support/env.js';
 import {
   CHART,
+  configEnvironmentNames,
   dryRunAll,
   helm,
   helmTemplate,
@@ -412,6 +413,8 @@ describe('tracing values', () => {
       samplerRatio: 0.1,
     });
     const container = operatorContainer(docs) as Container & { envFrom?: unknown };
+    const known = configEnvironmentNames();
+    expect(container.env.map((e) => e.name).filter((n) => !known.includes(n))).toEqual([]);
     expect(container.envFrom).toEqual([{ secretRef: { name: 'otel-credentials' } }]);
   });
 
