@@ -147,8 +147,8 @@ async function install(settings: TracingSettings, log: Logger): Promise<void> {
     .defaultResource()
     .merge(resources.resourceFromAttributes({ 'service.name': settings.serviceName }))
     .merge(detected);
-  // The exporter reads OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT and the rest of its variables itself; the batch
-  // processor reads OTEL_BSP_*.
+  // The exporter reads OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT and _COMPRESSION itself. The batch processor keeps
+  // its defaults (a batch every 5 s, at most 2048 spans queued): this SDK no longer reads OTEL_BSP_*.
   const nodeProvider = new sdk.NodeTracerProvider({
     resource,
     sampler: root,

@@ -18,6 +18,7 @@ interface ReceivedSpan {
   kind: number;
   attributes: Record<string, string | number | boolean>;
   status: { code?: number; message?: string };
+  startTimeUnixNano: string;
 }
 
 interface OtlpValue {
@@ -84,6 +85,8 @@ const shard = uniqueName('tracing');
 const account = uniqueName('traced');
 const slug = 'alpha';
 let password = '';
+let stoppedAt = 0;
+let operatorNs = '';
 
 beforeAll(async () => {
   api = await adminApi();
@@ -98,6 +101,7 @@ beforeAll(async () => {
       OTEL_SERVICE_NAME: 'operator-under-test',
     },
   });
+  operatorNs = operator.operatorNs;
   try {
     await createAccount(api, shard, account);
     await createWorkspace(api, shard, account, slug);
@@ -106,6 +110,7 @@ beforeAll(async () => {
       (await secretData(api, workspaceNamespace(account, slug), 'database-credentials')).password ?? '';
   } finally {
     // A graceful stop flushes what the batch processor still holds: everything below arrived by then.
+    stoppedAt = Date.now();
     await operator.stop();
   }
 });
@@ -181,8 +186,21 @@ describe('tracing with an OTLP endpoint set', () => {
     expect(failed[0]?.attributes['error.type']).toBe('NotFound');
   });
 
+  it('flushes at a graceful stop, so the spans of the stop itself arrive', () => {
+    // The batch processor exports every 5 s; the Lease is released during the stop, and its span arrived anyway.
+    const lease = `/namespaces/${operatorNs}/leases/`;
+    const duringStop = receiver.spans.filter(
+      (s) =>
+        Number(BigInt(s.startTimeUnixNano) / 1_000_000n) >= stoppedAt &&
+        s.name === 'kube update' &&
+        String(s.attributes['url.path']).includes(lease),
+    );
+    expect(duringStop.length).toBeGreaterThan(0);
+  });
+
   it('puts neither the workspace password nor any SQL into what it exports', () => {
     expect(password.length).toBeGreaterThan(10);
+    expect(receiver.spans.length).toBeGreaterThan(0);
     const everything = receiver.bodies.join('\n');
     expect(everything).not.toContain(password);
     expect(everything).not.toMatch(/SCRAM-SHA-256\$/);
