@@ -144,3 +144,53 @@ describe('workspace guardrail settings', () => {
     expect(c.workspaces.limitRange).toEqual({});
   });
 });
+
+describe('tracing settings', () => {
+  it('are absent, tracing off, without an OTLP endpoint', () => {
+    expect(loadConfig(base).tracing).toBeUndefined();
+    expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).tracing).toBeUndefined();
+  });
+
+  it('post to /v1/traces under the general endpoint, or to the traces endpoint as given', () => {
+    expect(loadConfig({ ...base, OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).tracing).toEqual({
+      url: 'http://collector:4318/v1/traces',
+      protocol: 'http/protobuf',
+      serviceName: 'workspace-operator',
+      sampler: 'parentbased_always_on',
+      samplerRatio: 1,
+    });
+    const both = loadConfig({
+      ...base,
+      OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/',
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/otlp',
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'operator-eu',
+      OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+      OTEL_TRACES_SAMPLER_ARG: '0.25',
+    });
+    expect(both.tracing).toEqual({
+      url: 'https://traces.example/otlp',
+      protocol: 'http/json',
+      serviceName: 'operator-eu',
+      sampler: 'parentbased_traceidratio',
+      samplerRatio: 0.25,
+    });
+  });
+
+  it('refuse gRPC, an unknown sampler and a ratio above one, naming each variable', () => {
+    const load = () =>
+      loadConfig({
+        ...base,
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4317',
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
+        OTEL_TRACES_SAMPLER: 'sometimes',
+        OTEL_TRACES_SAMPLER_ARG: '2',
+      });
+    expect(load).toThrow(
+      /OTEL_EXPORTER_OTLP_PROTOCOL: must be http\/protobuf or http\/json \(grpc is not supported/,
+    );
+    expect(load).toThrow(/OTEL_TRACES_SAMPLER: must be one of always_on/);
+    expect(load).toThrow(/OTEL_TRACES_SAMPLER_ARG: must be a number from 0 to 1/);
+  });
+});

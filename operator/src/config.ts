@@ -141,6 +141,20 @@ const LimitRangeSetting = z
     }
   });
 
+/** OTLP over HTTP only: the gRPC exporter would add a gRPC stack for what a collector also takes over HTTP. */
+const OtlpProtocol = z.enum(['http/protobuf', 'http/json'], {
+  message: "must be http/protobuf or http/json (grpc is not supported: use the collector's HTTP port, 4318)",
+});
+
+const TRACES_SAMPLERS = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+] as const;
+
 const Environment = z.object({
   DATABASE_URL: z
     .string({
@@ -264,6 +278,24 @@ const Environment = z.object({
   SMTP_PASSWORD: z.string().optional(),
   SMTP_FROM: z.string().optional(),
   SMTP_TLS_REJECT_UNAUTHORIZED: bool(true),
+  // OpenTelemetry's own variable names, so the usual collector set-ups (and the SDK's docs) apply as they are.
+  OTEL_EXPORTER_OTLP_ENDPOINT: z
+    .url({ message: 'must be a URL, e.g. http://otel-collector:4318' })
+    .optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z
+    .url({ message: 'must be a URL, e.g. http://otel-collector:4318/v1/traces' })
+    .optional(),
+  OTEL_EXPORTER_OTLP_PROTOCOL: OtlpProtocol.optional(),
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: OtlpProtocol.optional(),
+  OTEL_SERVICE_NAME: z.string().max(253, 'must be at most 253 characters').default('workspace-operator'),
+  OTEL_TRACES_SAMPLER: z
+    .enum(TRACES_SAMPLERS, { message: `must be one of ${TRACES_SAMPLERS.join(', ')}` })
+    .default('parentbased_always_on'),
+  OTEL_TRACES_SAMPLER_ARG: z.coerce
+    .number({ message: 'must be a number from 0 to 1' })
+    .min(0, 'must be a number from 0 to 1')
+    .max(1, 'must be a number from 0 to 1')
+    .default(1),
 });
 
 export interface Config {
@@ -378,6 +410,25 @@ export interface Config {
         rejectUnauthorized: boolean;
       }
     | undefined;
+  /** Absent: no OTLP endpoint is set, and tracing is off (no SDK loaded, every span a plain call). */
+  tracing: TracingSettings | undefined;
+}
+
+export interface TracingSettings {
+  /** Where spans are posted: the traces endpoint as given, or `/v1/traces` under the general endpoint. */
+  url: string;
+  protocol: 'http/protobuf' | 'http/json';
+  serviceName: string;
+  sampler: (typeof TRACES_SAMPLERS)[number];
+  /** The ratio of the `traceidratio` samplers. */
+  samplerRatio: number;
+}
+
+/** OpenTelemetry's rule: the signal's own endpoint is used as is, the general one gets the signal's path. */
+function tracesUrl(traces: string | undefined, general: string | undefined): string | undefined {
+  if (traces) return traces;
+  if (!general) return undefined;
+  return general.endsWith('/') ? `${general}v1/traces` : `${general}/v1/traces`;
 }
 
 const list = (value: string | undefined): string[] =>
@@ -441,6 +492,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     );
   }
   const namespace = e.POD_NAMESPACE ?? 'workspace-operator';
+  const traces = tracesUrl(e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, e.OTEL_EXPORTER_OTLP_ENDPOINT);
   const service = `${e.WEBHOOK_SERVICE_NAME}.${namespace}.svc`;
   const databaseName = decodeURIComponent(url.pathname.replace(/^\//, ''));
   if (!databaseName)
@@ -532,6 +584,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
           password: e.SMTP_PASSWORD,
           from: e.SMTP_FROM ?? '',
           rejectUnauthorized: e.SMTP_TLS_REJECT_UNAUTHORIZED,
+        }
+      : undefined,
+    tracing: traces
+      ? {
+          url: traces,
+          protocol: e.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ?? e.OTEL_EXPORTER_OTLP_PROTOCOL ?? 'http/protobuf',
+          serviceName: e.OTEL_SERVICE_NAME,
+          sampler: e.OTEL_TRACES_SAMPLER,
+          samplerRatio: e.OTEL_TRACES_SAMPLER_ARG,
         }
       : undefined,
   };

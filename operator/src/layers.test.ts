@@ -27,6 +27,7 @@ const LAYERS: { name: string; holds: (path: string) => boolean }[] = [
         'metrics-catalog.ts',
         'policies.ts',
         'rbac.ts',
+        'tracing.ts',
       ].includes(p),
   },
 ];

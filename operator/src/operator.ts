@@ -19,6 +19,7 @@ import { ProvisioningTimer, kindSources } from './manager/kind-metrics.js';
 import { Serving } from './manager/serving.js';
 import { buildShared, type SharedOptions } from './manager/shared.js';
 import type { Metrics } from './metrics.js';
+import { startTracing, type Tracing } from './tracing.js';
 
 export interface OperatorOptions extends SharedOptions {
   kube: KubeClient;
@@ -52,7 +53,10 @@ export class Operator {
   private readonly startHooks: (() => void)[] = [];
   private controllersStarted = false;
 
-  private constructor(private readonly opts: OperatorOptions) {
+  private constructor(
+    private readonly opts: OperatorOptions,
+    private readonly tracing: Tracing,
+  ) {
     const { config, log } = opts;
     // Every informer, sleep and watch listens on the one stop signal.
     setMaxListeners(0, this.abort.signal);
@@ -109,7 +113,8 @@ export class Operator {
   }
 
   static async start(opts: OperatorOptions): Promise<Operator> {
-    const op = new Operator(opts);
+    // First, so that the start's own requests and SQL are traced too.
+    const op = new Operator(opts, await startTracing(opts.config.tracing, opts.log));
     await op.run();
     return op;
   }
@@ -208,6 +213,8 @@ export class Operator {
     await Promise.all(this.servers.map((s) => s.close()));
     await this.shared.servers.close();
     this.opts.kube.close();
+    // Last: the spans of everything above are flushed to the collector before the process exits.
+    await this.tracing.shutdown();
     this.opts.log.info('stopped');
   }
 }

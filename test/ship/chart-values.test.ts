@@ -9,6 +9,7 @@ import { Resources } from '../../operator/src/kube/resources.js';
 import { adminApi, uniqueName } from '../support/env.js';
 import {
   CHART,
+  configEnvironmentNames,
   dryRunAll,
   helm,
   helmTemplate,
@@ -383,6 +384,53 @@ describe('helm lint, for the escape hatches', () => {
     const result = await helm(['lint', '--strict', CHART, '-f', file]);
     expect(result.stdout + result.stderr).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     expect(result.code).toBe(0);
+  });
+});
+
+describe('tracing values', () => {
+  it('set no OTEL_ variable by default, so the operator traces nothing', async () => {
+    const docs = await render('untraced', 'default');
+    expect(operatorContainer(docs).env.filter((e) => e.name.startsWith('OTEL_'))).toEqual([]);
+    expect(operatorConfig(docs, 'default').tracing).toBeUndefined();
+  });
+
+  it('give the operator the endpoint, protocol, sampler and service name, and the Secret of credentials', async () => {
+    const docs = await render('traced', 'default', {
+      tracing: {
+        endpoint: 'http://otel-collector.observability:4318',
+        protocol: 'http/json',
+        sampler: 'traceidratio',
+        sampleRatio: 0.1,
+        serviceName: 'operator-eu',
+        existingSecret: 'otel-credentials',
+      },
+    });
+    expect(operatorConfig(docs, 'default').tracing).toEqual({
+      url: 'http://otel-collector.observability:4318/v1/traces',
+      protocol: 'http/json',
+      serviceName: 'operator-eu',
+      sampler: 'traceidratio',
+      samplerRatio: 0.1,
+    });
+    const container = operatorContainer(docs) as Container & { envFrom?: unknown };
+    const known = configEnvironmentNames();
+    expect(container.env.map((e) => e.name).filter((n) => !known.includes(n))).toEqual([]);
+    expect(container.envFrom).toEqual([{ secretRef: { name: 'otel-credentials' } }]);
+  });
+
+  it.each([
+    ['gRPC', { tracing: { protocol: 'grpc' } }, /at '\/tracing\/protocol'/],
+    ['an unknown sampler', { tracing: { sampler: 'sometimes' } }, /at '\/tracing\/sampler'/],
+    ['a ratio above one', { tracing: { sampleRatio: 2 } }, /at '\/tracing\/sampleRatio'/],
+    [
+      'an endpoint that is not a URL',
+      { tracing: { endpoint: 'collector:4318' } },
+      /at '\/tracing\/endpoint'/,
+    ],
+  ])('refuse %s, naming the field', async (_, bad, message) => {
+    const result = await helmTemplate('bad', 'default', bad);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(message);
   });
 });
 

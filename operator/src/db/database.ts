@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { TenantNames } from './names.js';
 import { scramVerifier } from './scram.js';
+import { span, tracingOn } from '../tracing.js';
 import {
   CONNECTION_FACTS_SQL,
   OPEN_DATABASES_SQL,
@@ -221,11 +222,27 @@ export class Database {
   }
 
   /** One round trip; errors become OperatorError code Database with PostgreSQL's message (never the statement). */
-  private async run(
+  private run(
     client: pg.PoolClient | pg.Pool,
     op: Operation,
     sql: string,
     values?: unknown[],
+  ): Promise<pg.QueryResult> {
+    if (!tracingOn()) return this.send(client, op, sql, values);
+    // The operation's name only: statements carry password verifiers, so their text never reaches a span.
+    return span(
+      `postgresql ${op}`,
+      { 'db.system.name': 'postgresql', 'db.operation.name': op },
+      () => this.send(client, op, sql, values),
+      'client',
+    );
+  }
+
+  private async send(
+    client: pg.PoolClient | pg.Pool,
+    op: Operation,
+    sql: string,
+    values: unknown[] | undefined,
   ): Promise<pg.QueryResult> {
     const reason = this.opts.fence?.();
     if (reason) throw new OperatorError('Database', `PostgreSQL ${op} not sent: ${reason}`);
@@ -240,7 +257,20 @@ export class Database {
     }
   }
 
-  private async transaction<T>(
+  private transaction<T>(
+    op: Operation,
+    silent: boolean,
+    body: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    if (!tracingOn()) return this.transact(op, silent, body);
+    return span(
+      `postgresql ${op} transaction`,
+      { 'db.system.name': 'postgresql', 'db.operation.name': op },
+      () => this.transact(op, silent, body),
+    );
+  }
+
+  private async transact<T>(
     op: Operation,
     silent: boolean,
     body: (client: pg.PoolClient) => Promise<T>,

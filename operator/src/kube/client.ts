@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type tls from 'node:tls';
 import { OperatorError, type ErrorCode } from '../errors.js';
+import { span, tracingOn, type ActiveSpan } from '../tracing.js';
 import { defaultCredentials, fileCredentials, type Credentials } from './credentials.js';
 
 /**
@@ -243,7 +244,23 @@ export class KubeClient {
   }
 
   /** One request; the parsed JSON body of a 2xx answer, or an OperatorError. */
-  async request(opts: RequestOptions): Promise<unknown> {
+  request(opts: RequestOptions): Promise<unknown> {
+    if (!tracingOn()) return this.send(opts, undefined);
+    // The method and the path, which names the object: never the query (selectors), a header or the body.
+    return span(
+      `kube ${this.verbOf(opts)}`,
+      {
+        'http.request.method': opts.method,
+        'url.path': opts.path,
+        'server.address': this.server.hostname,
+        'k8s.verb': this.verbOf(opts),
+      },
+      (s) => this.send(opts, s),
+      'client',
+    );
+  }
+
+  private async send(opts: RequestOptions, traced: ActiveSpan | undefined): Promise<unknown> {
     const started = performance.now();
     const verb = this.verbOf(opts);
     let status = 0;
@@ -279,6 +296,7 @@ export class KubeClient {
       if (status < 200 || status >= 300) throw apiError(status, body, `${opts.method} ${opts.path}`);
       return body;
     } finally {
+      if (status !== 0) traced?.setAttribute('http.response.status_code', status);
       const seconds = (performance.now() - started) / 1000;
       for (const o of this.observers) o(verb, status, seconds, opts.path, opts.method, this.server.host);
     }

@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { errorMessage, isCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
+import { span, tracingOn } from '../tracing.js';
 import { WorkQueue, type RateLimits } from './queue.js';
 
 /**
@@ -16,6 +17,8 @@ export interface Result {
 
 export interface Reconciler {
   readonly name: string;
+  /** The kind its keys name, for traces (absent when a key is not one object of one kind). */
+  readonly kind?: string;
   reconcile(key: string, log: Logger): Promise<Result | void>;
 }
 
@@ -97,6 +100,20 @@ export class Controller {
     this.running = [];
   }
 
+  private tracedReconcile(key: string, log: Logger): Promise<Result | void> {
+    const slash = key.indexOf('/');
+    return span(
+      `reconcile ${this.name}`,
+      {
+        'controller.name': this.name,
+        'k8s.object.kind': this.reconciler.kind,
+        'k8s.namespace.name': slash >= 0 ? key.slice(0, slash) : undefined,
+        'k8s.object.name': slash >= 0 ? key.slice(slash + 1) : key,
+      },
+      () => this.reconciler.reconcile(key, log),
+    );
+  }
+
   private async worker(): Promise<void> {
     const { metrics } = this.opts;
     for (;;) {
@@ -110,7 +127,7 @@ export class Controller {
       const started = performance.now();
       try {
         const result = await reconciling.run({ controller: this, key }, () =>
-          this.reconciler.reconcile(key, log),
+          tracingOn() ? this.tracedReconcile(key, log) : this.reconciler.reconcile(key, log),
         );
         this.queue.forget(key);
         if (result?.requeueAfterMs !== undefined) {

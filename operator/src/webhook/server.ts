@@ -8,6 +8,7 @@ import { AdmissionReview, reviewResponse, type Verdict } from './review.js';
 import { validate } from './validators/index.js';
 import { HttpsServer, send, type Answer, type ClientAuth } from '../tls/https-server.js';
 import type { WebhookView } from './view.js';
+import { span, tracingOn, type ActiveSpan } from '../tracing.js';
 
 /** The API server sends at most 3 MiB of object; a review wraps up to two of them. */
 export const MAX_BODY_BYTES = 7 * 1024 * 1024;
@@ -54,12 +55,18 @@ function uidOf(json: unknown): string | undefined {
  * denial (with a uid to answer to) or a 400 (without one); an error inside a validator is a denial with a reason,
  * never an accidental allow.
  */
-export async function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answer> {
+export function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answer> {
+  if (!tracingOn()) return review(body, deps, undefined);
+  return span('admission', {}, (s) => review(body, deps, s), 'server');
+}
+
+async function review(body: Buffer, deps: ReviewDeps, traced: ActiveSpan | undefined): Promise<Answer> {
   let json: unknown;
   try {
     json = JSON.parse(body.toString('utf8'));
   } catch {
     deps.metrics?.webhookErrors.inc({ reason: 'bad_request' });
+    traced?.fail('the request body is not JSON');
     return badRequest('the request body is not JSON');
   }
   const parsed = AdmissionReview.safeParse(json);
@@ -67,6 +74,7 @@ export async function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answ
     const uid = uidOf(json);
     deps.metrics?.webhookErrors.inc({ reason: uid ? 'malformed' : 'bad_request' });
     const message = `malformed AdmissionReview: ${describeIssues(parsed.error.issues.slice(0, 5), 'review')}`;
+    traced?.fail('malformed AdmissionReview');
     return uid
       ? { status: 200, body: reviewResponse(uid, { allowed: false, message }) }
       : badRequest(message);
@@ -87,6 +95,7 @@ export async function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answ
     }
   } catch (err) {
     deps.metrics?.webhookErrors.inc({ reason: 'validation_failed' });
+    traced?.fail(`validation failed: ${errorMessage(err)}`);
     deps.log.error(
       { uid: req.uid, kind: req.kind.kind, err: errorMessage(err) },
       'validation failed; denying',
@@ -95,6 +104,13 @@ export async function answerReview(body: Buffer, deps: ReviewDeps): Promise<Answ
       allowed: false,
       message: `workspace-operator could not validate the request, so it is refused: ${errorMessage(err)}`,
     };
+  }
+  if (traced) {
+    // The same closed values as the metric's labels: a forged review cannot put its own text in a span.
+    traced.setAttribute('admission.kind', kindLabel(req.kind.kind));
+    traced.setAttribute('admission.operation', req.operation);
+    traced.setAttribute('admission.allowed', verdict.allowed);
+    if (req.dryRun === true) traced.setAttribute('admission.dry_run', true);
   }
   deps.metrics?.webhookRequests.inc({
     kind: kindLabel(req.kind.kind),

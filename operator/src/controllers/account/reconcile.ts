@@ -36,6 +36,7 @@ const QUOTA_POLL_MS = 2_000;
  */
 export class AccountReconciler implements Reconciler {
   readonly name = 'account';
+  readonly kind = 'Account';
   private readonly status: StatusWriter<AccountObject>;
 
   constructor(

@@ -55,6 +55,7 @@ interface Revision {
  */
 export class ConnectionReconciler implements Reconciler {
   readonly name = 'connection';
+  readonly kind = 'Connection';
   private readonly status: StatusWriter<ConnectionObject>;
 
   constructor(private readonly ctx: ControllerContext) {

@@ -21,6 +21,7 @@ export const SERVER_RESYNC_MS = 30_000;
  */
 export class DatabaseServerReconciler implements Reconciler {
   readonly name = 'databaseserver';
+  readonly kind = 'DatabaseServer';
   private readonly status: StatusWriter<DatabaseServerObject>;
 
   constructor(private readonly ctx: ControllerContext) {

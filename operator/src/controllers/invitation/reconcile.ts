@@ -41,6 +41,7 @@ const accepted = (status: 'True' | 'False', reason: string, message: string): Co
  */
 export class InvitationReconciler implements Reconciler {
   readonly name = 'invitation';
+  readonly kind = 'ClientInvitation';
   private readonly status: StatusWriter<InvitationObject>;
   /**
    * Invitations (uid and revision) this process found it has no way to send: they stay Stalled until their

@@ -54,6 +54,7 @@ const part = (type: string, ok: boolean, reason: string, message: string): Condi
  */
 export class WorkspaceReconciler implements Reconciler {
   readonly name = 'workspace';
+  readonly kind = 'Workspace';
   private readonly status: StatusWriter<WorkspaceObject>;
 
   constructor(private readonly ctx: ControllerContext) {
