@@ -2,7 +2,9 @@
 # One image for the operator and its admission webhook: compiled JavaScript and production dependencies only.
 # It writes nothing outside /tmp (a volume in the chart), so it runs with a read-only root filesystem.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node.js 24, the LTS line with the longest support left (to April 2028; 22 ends in April 2027, 20 ended in April
+# 2026). The tag follows the line's patch releases; `npm run test:lts` runs the tests on the same line.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Production dependencies alone, installed from the lock file without running install scripts (none is needed).
 FROM ${NODE_IMAGE} AS dependencies

@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'cdk8s/imports/', 'cdk8s/dist/', 'crds/', 'charts/'] },
+  {
+    ignores: ['node_modules/', 'dist/', 'cdk8s/imports/', 'cdk8s/dist/', 'cdk8s/build/', 'crds/', 'charts/'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -8,7 +8,7 @@ export default defineConfig({
           name: 'unit',
           sequence: { groupOrder: 0 },
           include: ['operator/src/**/*.test.ts', 'operator/tools/**/*.test.ts', 'cdk8s/**/*.test.ts'],
-          exclude: ['**/node_modules/**', 'cdk8s/imports/**'],
+          exclude: ['**/node_modules/**', 'cdk8s/imports/**', 'cdk8s/build/**'],
         },
       },
       {
