@@ -26,7 +26,20 @@ export function generatedFiles(): Map<string, string> {
   files.set(`${CHART_DIR}/templates/crds.yaml`, chartCrdTemplate(crds));
   files.set(`${CHART_DIR}/files/rbac.yaml`, chartRbacRules());
   files.set(`${CHART_DIR}/templates/admission-policies.yaml`, chartAdmissionPolicies());
-  files.set('deploy/argocd-health.yaml', argoCdHealthPatch(REPO_ROOT));
+  files.set(
+    'deploy/argocd-health.yaml',
+    argoCdHealthPatch(
+      REPO_ROOT,
+      'kubectl -n argocd patch configmap argocd-cm --type merge --patch-file deploy/argocd-health.yaml',
+    ),
+  );
+  files.set(
+    'examples/gitops/argocd/argocd-health.yaml',
+    argoCdHealthPatch(
+      REPO_ROOT,
+      'kubectl apply --server-side --field-manager=agencies -k examples/gitops/argocd (with the Application)',
+    ),
+  );
   files.set(`${CHART_DIR}/files/prometheus-rules.yaml`, prometheusRules());
   files.set(`${CHART_DIR}/files/grafana-dashboard.json`, grafanaDashboard());
   // The cdk8s app's output: the install manifests for users without Helm, and the example agency.

@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { describe, expect, inject, it } from 'vitest';
 import { REPO_ROOT } from '../../operator/tools/local/install.js';
 import { kubectlBinary, parseManifests, type Manifest } from './support.js';
 
@@ -70,5 +71,106 @@ describe('the GitOps layout of examples/agency', () => {
       invitation,
     );
     expect(docs[0]?.kind).toBe('Account');
+  });
+});
+
+/**
+ * A CRD that accepts any object of the kind, standing in for Argo CD's and Flux's own: this cluster runs neither, and
+ * what is tested is that each folder of examples/gitops applies in one command, not what those controllers do.
+ */
+function standInCrd(group: string, kind: string, plural: string, version: string) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      versions: [
+        {
+          name: version,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
+    },
+  };
+}
+
+describe('examples/gitops', () => {
+  const kubectl = async (args: string[], input?: string) => {
+    const child = run(await kubectlBinary(), ['--kubeconfig', inject('kubeconfig'), ...args]);
+    if (input !== undefined) child.child.stdin?.end(input);
+    return (await child).stdout;
+  };
+  const get = async (kind: string, namespace: string, name: string) =>
+    JSON.parse(await kubectl(['get', kind, '-n', namespace, name, '-o', 'json'])) as Manifest & {
+      data?: Record<string, string>;
+      spec?: { source?: { path: string }; sourceRef?: { name: string }; path?: string; url?: string };
+    };
+
+  it('applies to Argo CD in one command, adding the health check to argocd-cm and taking nothing of it away', async () => {
+    const crd = standInCrd('argoproj.io', 'Application', 'applications', 'v1alpha1');
+    await kubectl(['apply', '-f', '-'], stringify(crd));
+    await kubectl(['wait', '--for=condition=Established', `crd/${crd.metadata.name}`, '--timeout=60s']);
+    await kubectl(['create', 'namespace', 'argocd']).catch(() => '');
+    // argocd-cm as Argo CD's install (server-side, as its docs say, or Helm) leaves it: its labels (Argo CD reads only
+    // a labelled argocd-cm) and a key.
+    const installed = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: 'argocd-cm',
+        namespace: 'argocd',
+        labels: { 'app.kubernetes.io/name': 'argocd-cm', 'app.kubernetes.io/part-of': 'argocd' },
+      },
+      data: { url: 'https://argocd.example' },
+    };
+    await kubectl(['apply', '--server-side', '-f', '-'], stringify(installed));
+
+    // A field manager of its own: it owns the keys it adds and nothing the installation set.
+    await kubectl([
+      'apply',
+      '--server-side',
+      '--field-manager=agencies',
+      '-k',
+      join(REPO_ROOT, 'examples/gitops/argocd'),
+    ]);
+
+    const cm = await get('configmap', 'argocd', 'argocd-cm');
+    expect(cm.metadata.labels).toMatchObject(installed.metadata.labels);
+    expect(cm.data?.url).toBe('https://argocd.example');
+    for (const kind of ['Account', 'Workspace', 'ClientInvitation'])
+      expect(cm.data?.[`resource.customizations.health.taskjuice.io_${kind}`]).toContain(
+        'Argo CD health check',
+      );
+    const app = await get('applications.argoproj.io', 'argocd', 'agency-northwind');
+    expect(app.spec?.source?.path).toBe('examples/agency');
+  });
+
+  it('applies to Flux in one command: the repository and both Kustomizations, reading from it', async () => {
+    for (const crd of [
+      standInCrd('source.toolkit.fluxcd.io', 'GitRepository', 'gitrepositories', 'v1'),
+      standInCrd('kustomize.toolkit.fluxcd.io', 'Kustomization', 'kustomizations', 'v1'),
+    ]) {
+      await kubectl(['apply', '-f', '-'], stringify(crd));
+      await kubectl(['wait', '--for=condition=Established', `crd/${crd.metadata.name}`, '--timeout=60s']);
+    }
+    await kubectl(['create', 'namespace', 'flux-system']).catch(() => '');
+
+    await kubectl(['apply', '-k', join(REPO_ROOT, 'examples/gitops/flux')]);
+
+    const source = await get('gitrepositories.source.toolkit.fluxcd.io', 'flux-system', 'agencies');
+    expect(source.spec?.url).toMatch(/^https:/);
+    for (const [name, path] of [
+      ['agency-accounts', './examples/agency/accounts'],
+      ['agency-workspaces', './examples/agency/workspaces'],
+    ] as const) {
+      const k = await get('kustomizations.kustomize.toolkit.fluxcd.io', 'flux-system', name);
+      expect(k.spec?.sourceRef?.name).toBe(source.metadata.name);
+      expect(k.spec?.path).toBe(path);
+    }
   });
 });
