@@ -5,7 +5,7 @@ import { METRIC_CATALOG, seriesOf } from '../../operator/src/metrics-catalog.js'
 import type { Operator } from '../../operator/src/operator.js';
 import { adminApi, eventually, uniqueName } from '../support/env.js';
 import { createAccount, createWorkspace, waitCondition, waitReady } from '../support/fixtures.js';
-import { SHARD_LABEL } from '../support/operator.js';
+import { SHARD_LABEL, startOperator } from '../support/operator.js';
 import { startOperatorWithWebhook } from '../support/webhook.js';
 
 /** One sample of the text exposition format. */
@@ -189,5 +189,37 @@ describe("a running operator's /metrics", () => {
     expect(values('workspace_operator_workspace_provisioning_duration_seconds_count')).toEqual([1]);
     const expiry = values('workspace_operator_webhook_certificate_expiration_timestamp_seconds')[0] ?? 0;
     expect(expiry).toBeGreaterThan(Date.now() / 1000 + 30 * 86_400);
+  });
+});
+
+describe('an operator without its webhook', () => {
+  it('queues nothing for the claims controller, which runs only with the webhook', async () => {
+    const quiet = uniqueName('nohook');
+    const leaseNamespace = uniqueName('lease');
+    await api.create(Resources.Namespace, { metadata: { name: leaseNamespace } });
+    const { operator: plain } = await startOperator({
+      shard: quiet,
+      leaseNamespace,
+      env: { WEBHOOK_ENABLED: 'false' },
+    });
+    try {
+      const acct = `${quiet}-acme`;
+      await createAccount(api, quiet, acct);
+      await waitReady(api, Resources.Account, undefined, acct);
+      await api.create(Resources.ClientInvitation, {
+        metadata: { name: 'dana', namespace: acct, labels: { [SHARD_LABEL]: quiet } },
+        spec: { workspace: 'web', email: `dana@${acct}.example` },
+      });
+      // The account and invitation controllers have seen both; a claims queue fed by them would hold the account.
+      await eventually('the invitation to be seen', async () =>
+        (await plain.metrics.total('workqueue_adds_total', { name: 'invitation' })) > 0 ? true : undefined,
+      );
+      expect(await plain.metrics.total('workqueue_adds_total', { name: 'account' })).toBeGreaterThan(0);
+      expect(await plain.metrics.total('workqueue_depth', { name: 'claims' })).toBe(0);
+      expect(await plain.metrics.total('workqueue_adds_total', { name: 'claims' })).toBe(0);
+    } finally {
+      await plain.stop();
+      await api.delete(Resources.Namespace, { name: leaseNamespace }).catch(() => undefined);
+    }
   });
 });
