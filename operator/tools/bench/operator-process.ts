@@ -29,6 +29,8 @@ export interface OperatorProcessOptions {
   env: Record<string, string>;
   /** Extra options for node itself, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`. */
   nodeArgs?: string[];
+  /** How long the first /readyz 200 may take (default 60 s). */
+  readyTimeoutMs?: number;
 }
 
 export async function startOperatorProcess(opts: OperatorProcessOptions): Promise<OperatorProcess> {
@@ -64,7 +66,7 @@ export async function startOperatorProcess(opts: OperatorProcessOptions): Promis
   await waitFor(
     'operator /readyz',
     async () => (await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status === 200,
-    { timeoutMs: 60_000, process: child },
+    { timeoutMs: opts.readyTimeoutMs ?? 60_000, process: child },
   );
   return {
     pid,

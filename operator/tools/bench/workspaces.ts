@@ -3,7 +3,7 @@
  * It prints figures next to their targets and asserts nothing.
  *
  *   npm run bench -- [--workspaces 200] [--accounts 10] [--idle 60] [--concurrency 32]
- *                    ["--node-args=--cpu-prof --cpu-prof-dir=/tmp/prof"] [--skip-floor]
+ *                    ["--node-args=--cpu-prof --cpu-prof-dir=/tmp/prof"] [--skip-floor] [--restart]
  *
  * It starts the local platform as the tests do (or uses KUBECONFIG and DATABASE_URL when both are set), runs the
  * floor (floor.ts: the same writes and SQL from a plain script), then the operator as a child process from
@@ -11,7 +11,9 @@
  * allows. Its own watch records, per workspace, the time from the create's response to the first Ready=True for
  * the current generation. The operator's /metrics give API requests and SQL per workspace, /proc its peak memory
  * and the CPU time of every process of the platform. Then nothing changes for `--idle` seconds, and whatever the
- * operator writes or queries meanwhile is counted.
+ * operator writes or queries meanwhile is counted. With --restart, the operator is then stopped with SIGTERM and a
+ * new one started on the same workspaces: its time to synced and to its first idle second, and every DDL
+ * statement, API write and list it sends meanwhile (restart.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -32,6 +34,7 @@ import {
   operatorLogTail,
   type OperatorProcess,
 } from './operator-process.js';
+import { restartLines, restartPhase, type RestartFigures } from './restart.js';
 import { startPlatform, type BenchPlatform } from './platform.js';
 import { difference, gauge, parseExposition, total, type Sample } from './prometheus.js';
 import { machineBusySeconds, treeCpuSeconds } from './procfs.js';
@@ -46,6 +49,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     'node-args': { type: 'string', default: '' },
     'skip-floor': { type: 'boolean', default: false },
+    restart: { type: 'boolean', default: false },
   },
 });
 
@@ -168,13 +172,14 @@ async function main(): Promise<void> {
 
   progress(`starting the operator: node ${[...NODE_ARGS, 'dist/main.js'].join(' ')}`);
   const selector = `${RUN_LABEL}=${RUN}`;
-  const op = await startOperatorProcess({
+  const operatorOptions = {
     runDir: platform.runDir,
     kubeconfig: platform.kubeconfig,
     databaseUrl: platform.databaseUrl,
     nodeArgs: NODE_ARGS,
     env: { ...benchOperatorEnv(RUN, selector, systemNamespace) },
-  });
+  };
+  let op = await startOperatorProcess(operatorOptions);
   operator = op;
   progress(`operator running as pid ${op.pid} (log ${op.logFile})`);
 
@@ -263,6 +268,14 @@ async function main(): Promise<void> {
     .filter((k) => workspaceTracker.readyAt.has(k) && createdAt.has(k))
     .map((k) => (workspaceTracker.readyAt.get(k) as number) - (createdAt.get(k) as number));
 
+  let restart: RestartFigures | undefined;
+  if (args.restart) {
+    const restarted = await restartPhase(op, operatorOptions, progress);
+    op = restarted.operator;
+    operator = op;
+    restart = restarted.figures;
+  }
+
   progress('stopping the operator (SIGTERM)');
   const code = await op.stop();
   operator = undefined;
@@ -287,6 +300,7 @@ async function main(): Promise<void> {
     floor,
     operatorExit: code,
   });
+  if (restart) process.stdout.write(`${restartLines(restart, N).join('\n')}\n`);
 }
 
 main()
