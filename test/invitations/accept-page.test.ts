@@ -1,3 +1,4 @@
+import { PassThrough } from 'node:stream';
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Api } from '../../operator/src/kube/api.js';
@@ -29,6 +30,9 @@ let operator: Operator;
 let browser: Browser;
 let base: string;
 let stop: () => Promise<void> = async () => {};
+/** Everything the operator logs, at debug level, and every token it mailed: none may appear in the other. */
+let logged = '';
+const tokens: string[] = [];
 
 beforeAll(async () => {
   api = await adminApi();
@@ -40,7 +44,8 @@ beforeAll(async () => {
     shard,
     accounts: [agency, hostile],
     // The email's link is the listener itself, so the browser opens exactly what the client is sent.
-    env: { ...smtp.env(), ACCEPT_PORT: String(port), ACCEPT_BASE_URL: base },
+    env: { ...smtp.env(), ACCEPT_PORT: String(port), ACCEPT_BASE_URL: base, LOG_LEVEL: 'debug' },
+    logTo: new PassThrough().on('data', (line: Buffer) => (logged += line.toString('utf8'))),
   }));
   const serving = await operator.webhook?.certificates.current();
   if (!serving) throw new Error('the operator serves no accept endpoint');
@@ -67,7 +72,9 @@ async function invite(account: string, workspace: string, name: string, email: s
     spec: { workspace, email },
   });
   const mail = await eventually<ReceivedMail>(`the email to ${email}`, async () => smtp.to(email)[0]);
-  return `${base}?token=${tokenOf(mail)}`;
+  const token = tokenOf(mail);
+  tokens.push(token);
+  return `${base}?token=${token}`;
 }
 
 async function phonePage(javaScript: boolean): Promise<Page> {
@@ -223,5 +230,16 @@ describe('the accept page in a browser', () => {
     expect(await page.$$('form')).toHaveLength(0);
     expect((await layout(page)).scrollWidth).toBeLessThanOrEqual(PHONE.width);
     await page.close();
+  });
+
+  it("never writes a token to the operator's log, even at debug level", () => {
+    // The log is really captured: both acceptances above are in it, by invitation name.
+    const acceptances = logged.split('\n').filter((line) => line.includes('"msg":"invitation accepted"'));
+    expect(acceptances.map((line) => line.match(/"invitation":"(\w+)"/)?.[1]).sort()).toEqual([
+      'dana',
+      'eve',
+    ]);
+    expect(tokens).toHaveLength(2);
+    for (const token of tokens) expect(logged).not.toContain(token);
   });
 });
