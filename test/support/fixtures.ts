@@ -44,12 +44,18 @@ export async function createAccount(
   api: Api,
   shard: string,
   name: string,
-  opts: { plan?: string; workspaceLimit?: number; teammates?: Teammate[]; wait?: boolean } = {},
+  opts: {
+    plan?: string;
+    workspaceLimit?: number;
+    teammates?: Teammate[];
+    displayName?: string;
+    wait?: boolean;
+  } = {},
 ): Promise<void> {
   await api.create(Resources.Account, {
     metadata: { name, labels: { [SHARD_LABEL]: shard } },
     spec: {
-      displayName: `Agency ${name}`,
+      displayName: opts.displayName ?? `Agency ${name}`,
       plan: opts.plan ?? 'growth',
       ...(opts.workspaceLimit === undefined ? {} : { workspaceLimit: opts.workspaceLimit }),
       teammates: opts.teammates ?? [{ email: `owner@${name}.example`, role: 'Owner' }],

@@ -25,6 +25,8 @@ export interface TestOperatorOptions {
   databaseUrl?: string;
   /** The clock of the controllers and the accept endpoint. */
   now?: () => Date;
+  /** Where the operator's log lines go (stdout when not given), for tests that read them. */
+  logTo?: NodeJS.WritableStream;
 }
 
 /**
@@ -70,7 +72,7 @@ export async function startOperator(
 ): Promise<{ operator: Operator; config: Config }> {
   const config = loadConfig(testEnvironment(opts));
   const kube = await KubeClient.fromFile(inject('kubeconfig'));
-  const log = createLogger(config.logLevel, undefined, { shard: opts.shard });
+  const log = createLogger(config.logLevel, opts.logTo, { shard: opts.shard });
   const operator = await Operator.start({ config, kube, log, now: opts.now });
   return { operator, config };
 }

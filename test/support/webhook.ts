@@ -52,6 +52,7 @@ export async function startOperatorWithWebhook(opts: {
   accounts: string[];
   env?: Record<string, string>;
   now?: () => Date;
+  logTo?: NodeJS.WritableStream;
 }): Promise<{ operator: Operator; operatorNs: string; stop(): Promise<void> }> {
   const operatorNs = uniqueName('op');
   await opts.api.create(Resources.Namespace, { metadata: { name: operatorNs } });
@@ -68,6 +69,7 @@ export async function startOperatorWithWebhook(opts: {
     leaseNamespace: operatorNs,
     env: { WEBHOOK_PORT: String(port), ...opts.env },
     now: opts.now,
+    logTo: opts.logTo,
   });
   await waitForCaBundle(opts.api, name);
   return {

@@ -26,7 +26,10 @@ function racingApi() {
     get: async (r: { kind: string }) => {
       if (r.kind === 'ClientInvitation') return current;
       if (r.kind === 'Account')
-        return { spec: { displayName: 'Acme', teammates: [{ email: 'o@acme.example', role: 'Owner' }] } };
+        return {
+          metadata: { name: 'acme' },
+          spec: { displayName: 'Acme', teammates: [{ email: 'o@acme.example', role: 'Owner' }] },
+        };
       return { metadata: { name: 'web' } };
     },
     replace: async (_r: unknown, obj: CachedObject) => {
@@ -69,5 +72,24 @@ describe('accepting an invitation', () => {
     const again = await accept.accept(token);
     expect(again.outcome).not.toBe('accepted');
     expect(again.status).toBeGreaterThanOrEqual(400);
+  });
+
+  it('shows what a link opens without accepting it: display names for the page, and no write', async () => {
+    const { api, writes } = racingApi();
+    const preview = await handler(api).preview(token);
+    expect(preview).toMatchObject({
+      status: 200,
+      outcome: 'pending',
+      workspace: 'web',
+      account: 'acme',
+      // The account's display name; the workspace's slug, since that Workspace has no spec to read one from.
+      view: {
+        agency: 'Acme',
+        workspace: 'web',
+        email: 'dana@client.example',
+        expiresAt: '2026-12-08T12:00:00Z',
+      },
+    });
+    expect(writes()).toBe(0);
   });
 });

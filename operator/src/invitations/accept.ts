@@ -11,12 +11,14 @@ import type { Logger } from '../log.js';
 import { conflictMessage, type Claims } from '../domain/claims.js';
 import { send } from '../tls/https-server.js';
 import type { TokenIndex } from './token-index.js';
+import { PAGE_HEADERS, invitationPage, outcomePage, type InvitationView } from './accept-page.js';
 import { TOKEN_PATTERN, hashToken, sameHash } from '../domain/tokens.js';
 import { teammatesOf } from '../domain/teammates.js';
 
 export interface AcceptResult {
   status: number;
   outcome:
+    | 'pending'
     | 'accepted'
     | 'malformed'
     | 'unknown'
@@ -30,6 +32,8 @@ export interface AcceptResult {
   message: string;
   workspace?: string;
   account?: string;
+  /** What the page shows; not in the JSON answer. */
+  view?: InvitationView;
 }
 
 export interface AcceptDeps {
@@ -45,11 +49,27 @@ export interface AcceptDeps {
 /** How often one click is decided again after losing a race with another writer of the invitation's status. */
 const ACCEPT_ATTEMPTS = 3;
 
-const fail = (status: number, outcome: AcceptResult['outcome'], message: string): AcceptResult => ({
-  status,
-  outcome,
-  message,
+const UNKNOWN =
+  'This invitation link is not valid. It may have been replaced by a newer invitation; use the latest email.';
+
+const refused = (status: number, outcome: AcceptResult['outcome'], message: string): Refused => ({
+  ok: false,
+  result: { status, outcome, message },
 });
+
+/** A link checked: refused with an answer, or everything an accept of it needs. */
+type Refused = { ok: false; result: AcceptResult };
+type Checked =
+  | Refused
+  | {
+      ok: true;
+      live: InvitationObject;
+      spec: NonNullable<InvitationObject['spec']>;
+      status: NonNullable<InvitationObject['status']>;
+      email: string;
+      now: Date;
+      where: { workspace: string; account: string; view: InvitationView };
+    };
 
 /**
  * Accepting an invitation: the token must match the stored hash of a pending, unrevoked, unexpired invitation
@@ -84,18 +104,31 @@ export class AcceptHandler {
     return result;
   }
 
-  private async attempt(token: string): Promise<AcceptResult> {
+  /**
+   * What a valid link opens, without accepting: the same checks as an accept, on the objects as the API server
+   * has them, so a link that would be refused says so before the person clicks.
+   */
+  async preview(token: string): Promise<AcceptResult> {
+    const checked = await this.check(token);
+    if (!checked.ok) return checked.result;
+    return {
+      status: 200,
+      outcome: 'pending',
+      message: `You are invited to the ${checked.spec.workspace} workspace.`,
+      ...checked.where,
+    };
+  }
+
+  private async check(token: string): Promise<Checked> {
     if (!TOKEN_PATTERN.test(token))
-      return fail(400, 'malformed', 'This invitation link is malformed; open the link from the email again.');
+      return refused(
+        400,
+        'malformed',
+        'This invitation link is malformed; open the link from the email again.',
+      );
     const hash = hashToken(token);
     const cached = this.find(hash);
-    if (!cached) {
-      return fail(
-        404,
-        'unknown',
-        'This invitation link is not valid. It may have been replaced by a newer invitation; use the latest email.',
-      );
-    }
+    if (!cached) return refused(404, 'unknown', UNKNOWN);
     const ref = { namespace: cached.metadata.namespace, name: cached.metadata.name };
     // Decide on the object as the API server has it now, not on the cache.
     const live = this.deps.caches.invitations.parse(await this.deps.api.get(Resources.ClientInvitation, ref));
@@ -108,59 +141,67 @@ export class AcceptHandler {
       !status.tokenHash ||
       !sameHash(status.tokenHash, hash)
     ) {
-      return fail(
-        404,
-        'unknown',
-        'This invitation link is not valid. It may have been replaced by a newer invitation; use the latest email.',
-      );
+      return refused(404, 'unknown', UNKNOWN);
     }
+    // Only the holder of a valid token gets this far, so these reads are bounded by the tokens handed out.
     const account = live.metadata.namespace ?? '';
-    const where = { workspace: spec.workspace, account };
-    if (spec.revoked || status.phase === 'Revoked')
-      return { ...fail(410, 'revoked', 'This invitation was revoked.'), ...where };
-    if (status.phase === 'Accepted')
-      return {
-        ...fail(409, 'used', 'This invitation was already accepted; the link works only once.'),
-        ...where,
-      };
-    const now = this.deps.now();
-    if (status.phase === 'Expired' || !status.expiresAt || now >= new Date(status.expiresAt)) {
-      return {
-        ...fail(
-          410,
-          'expired',
-          `This invitation expired on ${status.expiresAt ?? 'an unknown date'}; ask for a new one.`,
-        ),
-        ...where,
-      };
-    }
-    if (status.phase !== 'Pending')
-      return { ...fail(410, 'gone', 'This invitation cannot be accepted.'), ...where };
-
-    const email = canonicalEmail(spec.email);
-    if (!email.ok) return { ...fail(410, 'gone', 'This invitation cannot be accepted.'), ...where };
     const liveAccount = this.deps.caches.accounts.parse(
       await this.deps.api.get(Resources.Account, { name: account }),
     );
-    if (teammatesOf(liveAccount?.spec).has(email.email)) {
-      return {
-        ...fail(
-          409,
-          'teammate',
-          `${email.email} is a teammate of this account; a teammate cannot accept a client invitation.`,
-        ),
-        ...where,
-      };
-    }
-    const workspace = await this.deps.api.get(Resources.Workspace, {
-      namespace: account,
-      name: spec.workspace,
+    const workspace = this.deps.caches.workspaces.parse(
+      await this.deps.api.get(Resources.Workspace, { namespace: account, name: spec.workspace }),
+    );
+    const email = canonicalEmail(spec.email);
+    const view: InvitationView = {
+      agency: liveAccount?.spec?.displayName ?? account,
+      workspace: workspace?.spec?.displayName ?? spec.workspace,
+      email: email.ok ? email.email : spec.email,
+      expiresAt: status.expiresAt,
+    };
+    const where = { workspace: spec.workspace, account, view };
+    const fail = (code: number, outcome: AcceptResult['outcome'], message: string): Refused => ({
+      ok: false,
+      result: { status: code, outcome, message, ...where },
     });
-    if (!workspace)
-      return { ...fail(410, 'gone', `The workspace ${spec.workspace} no longer exists.`), ...where };
-    const claim = { account, email: email.email, population: 'client' as const };
+    if (spec.revoked || status.phase === 'Revoked')
+      return fail(410, 'revoked', 'This invitation was revoked.');
+    if (status.phase === 'Accepted')
+      return fail(409, 'used', 'This invitation was already accepted; the link works only once.');
+    const now = this.deps.now();
+    if (status.phase === 'Expired' || !status.expiresAt || now >= new Date(status.expiresAt)) {
+      return fail(
+        410,
+        'expired',
+        `This invitation expired on ${status.expiresAt ?? 'an unknown date'}; ask for a new one.`,
+      );
+    }
+    if (status.phase !== 'Pending' || !email.ok)
+      return fail(410, 'gone', 'This invitation cannot be accepted.');
+    if (teammatesOf(liveAccount?.spec).has(email.email)) {
+      return fail(
+        409,
+        'teammate',
+        `${email.email} is a teammate of this account; a teammate cannot accept a client invitation.`,
+      );
+    }
+    if (!workspace) return fail(410, 'gone', `The workspace ${spec.workspace} no longer exists.`);
+    return { ok: true, live, spec, status, email: email.email, now, where };
+  }
+
+  private async attempt(token: string): Promise<AcceptResult> {
+    const checked = await this.check(token);
+    if (!checked.ok) return checked.result;
+    const { live, spec, status, email, now, where } = checked;
+    const account = where.account;
+    const fail = (code: number, outcome: AcceptResult['outcome'], message: string): AcceptResult => ({
+      status: code,
+      outcome,
+      message,
+      ...where,
+    });
+    const claim = { account, email, population: 'client' as const };
     const reservation = await this.deps.claims.reserve(claim, `accept:${live.metadata.uid ?? ''}`, false);
-    if (!reservation.ok) return { ...fail(409, 'teammate', conflictMessage(claim)), ...where };
+    if (!reservation.ok) return fail(409, 'teammate', conflictMessage(claim));
 
     const conditions = [
       ...readyConditions(Reason.Accepted, `Accepted; the client reads workspace ${spec.workspace}`),
@@ -177,7 +218,7 @@ export class AcceptHandler {
         { ...status, phase: 'Accepted', acceptedAt: now.toISOString() },
         conditions,
       );
-      if (write.gone) return { ...fail(410, 'gone', 'This invitation no longer exists.'), ...where };
+      if (write.gone) return fail(410, 'gone', 'This invitation no longer exists.');
       this.deps.events.emit(
         write.object,
         'Normal',
@@ -187,14 +228,11 @@ export class AcceptHandler {
       );
     } catch (err) {
       if (isCode(err, 'Conflict')) {
-        return {
-          ...fail(
-            409,
-            'conflict',
-            'The invitation changed while it was being accepted; open the link again.',
-          ),
-          ...where,
-        };
+        return fail(
+          409,
+          'conflict',
+          'The invitation changed while it was being accepted; open the link again.',
+        );
       }
       throw err;
     }
@@ -210,22 +248,20 @@ export class AcceptHandler {
     };
   }
 
-  /** `GET /accept?token=…` shows a confirmation page; `POST /accept` (form or JSON) accepts. */
+  /**
+   * `GET /accept?token=…` shows who invites whom where, with a button; `POST /accept` (that form, or JSON)
+   * accepts. The form posts the token in its body to `/accept?`, so the page after it has no token in its address.
+   */
   route = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     const url = new URL(req.url ?? '/', 'https://operator.invalid');
-    const wantsHtml = (req.headers.accept ?? '').includes('text/html');
     if (req.method === 'GET') {
       const token = url.searchParams.get('token') ?? '';
-      res.writeHead(200, {
-        'Content-Type': 'text/html; charset=utf-8',
-        'Cache-Control': 'no-store',
-        'Referrer-Policy': 'no-referrer',
-      });
+      const result = await this.answer(() => this.preview(token));
+      res.writeHead(result.status, PAGE_HEADERS);
       res.end(
-        page(
-          'Accept your invitation',
-          `<form method="post" action="?"><input type="hidden" name="token" value="${escapeHtml(token)}"><button type="submit">Accept the invitation</button></form>`,
-        ),
+        result.outcome === 'pending' && result.view
+          ? invitationPage(result.view, token)
+          : outcomePage(result),
       );
       return;
     }
@@ -241,35 +277,26 @@ export class AcceptHandler {
     } else if (text) {
       token = new URLSearchParams(text).get('token') ?? token;
     }
-    let result: AcceptResult;
-    try {
-      result = await this.accept(token);
-    } catch (err) {
-      this.deps.log.error({ err: errorMessage(err) }, 'accepting an invitation failed');
-      result = fail(503, 'error', 'The invitation could not be accepted right now; try again in a moment.');
-    }
-    if (wantsHtml) {
-      res.writeHead(result.status, {
-        'Content-Type': 'text/html; charset=utf-8',
-        'Cache-Control': 'no-store',
-        'Referrer-Policy': 'no-referrer',
-      });
-      res.end(
-        page(
-          result.outcome === 'accepted' ? 'Invitation accepted' : 'Invitation not accepted',
-          `<p>${escapeHtml(result.message)}</p>`,
-        ),
-      );
+    const result = await this.answer(() => this.accept(token));
+    if ((req.headers.accept ?? '').includes('text/html')) {
+      res.writeHead(result.status, PAGE_HEADERS);
+      res.end(outcomePage(result));
       return;
     }
-    send(res, { status: result.status, body: result });
+    const { view: _view, ...json } = result;
+    send(res, { status: result.status, body: json });
   };
-}
 
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function page(title: string, content: string): string {
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${content}</body></html>`;
+  private async answer(decide: () => Promise<AcceptResult>): Promise<AcceptResult> {
+    try {
+      return await decide();
+    } catch (err) {
+      this.deps.log.error({ err: errorMessage(err) }, 'answering an invitation link failed');
+      return {
+        status: 503,
+        outcome: 'error',
+        message: 'The invitation could not be answered right now; try again in a moment.',
+      };
+    }
+  }
 }
