@@ -14,7 +14,6 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tenantNames, workspaceNamespace } from '../../operator/src/db/names.js';
 import type { Api } from '../../operator/src/kube/api.js';
@@ -29,6 +28,7 @@ import {
   withWorkspaceConnection,
 } from '../support/fixtures.js';
 import { startOperator } from '../support/operator.js';
+import { withClient } from '../db/support.js';
 
 const run = promisify(execFile);
 const shard = uniqueName('restore');
@@ -39,16 +39,6 @@ const ROWS = 25;
 let api: Api;
 let before: LocalPostgres;
 let after: LocalPostgres;
-
-async function asAdmin<T>(server: LocalPostgres, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: server.adminUrl });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
 
 const credentials = (slug: string) =>
   secretData(api, workspaceNamespace(account, slug), 'database-credentials');
@@ -71,7 +61,7 @@ afterAll(async () => {
 /** Nothing in the tenant's schema is left to the role that restored it. */
 async function expectOwnedByTenant(slug: string): Promise<void> {
   const { schema, role } = tenantNames('ws', account, slug);
-  const foreign = await asAdmin(after, (c) =>
+  const foreign = await withClient(after.adminUrl, (c) =>
     c.query(
       `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE n.nspname = $1 AND pg_get_userbyid(c.relowner) <> $2
@@ -126,7 +116,9 @@ describe('a restore of the tenant database onto a new, empty server', () => {
     // The restore: by the operator's role, onto a new server that has never seen the tenants.
     const { role: alphaRole } = tenantNames('ws', account, 'alpha');
     expect(
-      await asAdmin(after, (c) => c.query('SELECT FROM pg_roles WHERE rolname = $1', [alphaRole])),
+      await withClient(after.adminUrl, (c) =>
+        c.query('SELECT FROM pg_roles WHERE rolname = $1', [alphaRole]),
+      ),
     ).toMatchObject({
       rowCount: 0,
     });

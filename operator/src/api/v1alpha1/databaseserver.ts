@@ -12,36 +12,27 @@ export const ServerState = z
   );
 export type ServerState = z.infer<typeof ServerState>;
 
+/** A Secret in the operator's namespace and the entry of it that holds one value. */
+const secretEntry = (defaultKey: string, entry: string) =>
+  z.object({
+    name: z.string().min(1).max(253).describe("Name of the Secret, in the operator's namespace."),
+    key: z.string().min(1).max(253).default(defaultKey).describe(entry),
+  });
+
 export const DatabaseServerSpec = z
   .object({
-    connectionSecret: z
-      .object({
-        name: z.string().min(1).max(253).describe("Name of the Secret, in the operator's namespace."),
-        key: z
-          .string()
-          .min(1)
-          .max(253)
-          .default('uri')
-          .describe(
-            'The entry holding a postgres:// connection string of a role with CREATEROLE that owns the database (default uri, as in a CloudNativePG app Secret).',
-          ),
-      })
+    connectionSecret: secretEntry(
+      'uri',
+      'The entry holding a postgres:// connection string of a role with CREATEROLE that owns the database (default uri, as in a CloudNativePG app Secret).',
+    )
       .optional()
       .describe(
         "The Secret with the operator's connection to this server. Required, except for the server named default, which is the configuration's DATABASE_URL.",
       ),
-    clientCA: z
-      .object({
-        name: z.string().min(1).max(253).describe("Name of the Secret, in the operator's namespace."),
-        key: z
-          .string()
-          .min(1)
-          .max(253)
-          .default('ca.crt')
-          .describe(
-            'The entry holding the CA certificate in PEM (default ca.crt, as in a CloudNativePG <cluster>-ca Secret).',
-          ),
-      })
+    clientCA: secretEntry(
+      'ca.crt',
+      'The entry holding the CA certificate in PEM (default ca.crt, as in a CloudNativePG <cluster>-ca Secret).',
+    )
       .optional()
       .describe(
         "The Secret with the CA certificate that signed this server's certificate. Workspaces placed here get it in their Secrets as ca.crt, for sslmode=verify-full. Only that entry is used (a CA key beside it is never copied).",
