@@ -8,6 +8,7 @@ import {
   readFileSync,
   readdirSync,
   renameSync,
+  rmSync,
   statSync,
   symlinkSync,
   writeFileSync,
@@ -62,11 +63,13 @@ export type PostgresMajor = (typeof POSTGRES_MAJORS)[number];
 export const OLDEST_POSTGRES: PostgresMajor = '15';
 export const NEWEST_POSTGRES: PostgresMajor = '18';
 
-export function postgresChoice(value = process.env.WSOP_POSTGRES): PostgresMajor | 'system' {
+const PostgresChoice = z.enum([...POSTGRES_MAJORS, 'system']);
+type PostgresChoice = z.infer<typeof PostgresChoice>;
+
+export function postgresChoice(value = process.env.WSOP_POSTGRES): PostgresChoice {
   if (value === undefined || value === '') return OLDEST_POSTGRES;
-  if (value === 'system' || (POSTGRES_MAJORS as readonly string[]).includes(value)) {
-    return value as PostgresMajor | 'system';
-  }
+  const parsed = PostgresChoice.safeParse(value);
+  if (parsed.success) return parsed.data;
   throw new Error(`WSOP_POSTGRES=${value}: expected one of ${POSTGRES_MAJORS.join(', ')} or system`);
 }
 
@@ -86,8 +89,8 @@ export function binDir(): string {
 
 /**
  * The folder of pg_dump, pg_restore and psql (moves between servers, backups). The npm packages carry the server
- * alone, so these come from the machine: beside the system server, else Debian's `postgresql-client` (the newest
- * under /usr/lib/postgresql), else whatever pg_config names.
+ * alone, so these come from the machine: pg_config's folder, else Debian's `postgresql-client` (the newest major
+ * under /usr/lib/postgresql). They must be at least as new as the server: pg_dump refuses a newer one.
  */
 export function clientBinDir(): string {
   const dir = systemBinDirs('pg_dump')[0];
@@ -147,7 +150,12 @@ function hydrateSymlinks(root: string): void {
   for (const { source, target } of Symlinks.parse(JSON.parse(readFileSync(listed, 'utf8')))) {
     const link = join(root, target);
     if (existsSync(link)) continue;
-    symlinkSync(relative(dirname(link), join(root, source)), link);
+    try {
+      symlinkSync(relative(dirname(link), join(root, source)), link);
+    } catch (err) {
+      // Test workers start servers at once: another one made it first.
+      if (!existsSync(link)) throw err;
+    }
   }
 }
 
@@ -168,7 +176,13 @@ function reachableByServerUser(native: string, version: string): string {
   if (!existsSync(join(copy, 'bin', 'postgres'))) {
     const partial = `${copy}.${process.pid}`;
     cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
-    renameSync(partial, copy);
+    try {
+      renameSync(partial, copy);
+    } catch (err) {
+      // Another process copied it first.
+      rmSync(partial, { recursive: true, force: true });
+      if (!existsSync(join(copy, 'bin', 'postgres'))) throw err;
+    }
   }
   return copy;
 }
@@ -189,13 +203,8 @@ function serverUser(log: (line: string) => void): { uid?: number; gid?: number }
     return { uid: id('-u'), gid: id('-g') };
   } catch {
     log('creating the system user postgres, which runs the server (PostgreSQL refuses to run as root)');
-    execFileSync(
-      'useradd',
-      ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'],
-      {
-        stdio: 'pipe',
-      },
-    );
+    const options = ['--system', '--user-group', '--no-create-home', '--shell', '/usr/sbin/nologin'];
+    execFileSync('useradd', [...options, 'postgres'], { stdio: 'pipe' });
     return { uid: id('-u'), gid: id('-g') };
   }
 }
