@@ -18,7 +18,7 @@ import { Operator } from '../src/operator.js';
 import { webhookConfiguration } from '../src/webhook/configuration.js';
 import { operatorKubeconfig } from './local/identity.js';
 import { REPO_ROOT, startLocalControlPlane } from './local/install.js';
-import { binDir, startPostgres } from './local/postgres.js';
+import { clientBinDir, startPostgres } from './local/postgres.js';
 import { freePort, newRunDir } from './local/processes.js';
 
 const OPERATOR_NAMESPACE = 'workspace-operator';
@@ -178,8 +178,8 @@ async function main(): Promise<void> {
       // No SMTP server here: the links go to the log, and from there below the status table.
       INVITATION_LINKS_IN_LOG: 'true',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
-      // The local server's pg_dump and psql, for moves between DatabaseServers.
-      DATABASE_TOOLS_DIR: binDir(),
+      // This machine's pg_dump and psql, for moves between DatabaseServers; without them moves fail and nothing else.
+      ...databaseTools(),
     });
     // The operator runs as its own ServiceAccount, with the chart's RBAC: the admin kubeconfig printed below is a
     // person's, whose deletions the webhook asks to confirm like anyone else's.
@@ -258,6 +258,14 @@ async function main(): Promise<void> {
   } catch (err) {
     say(`failed: ${errorMessage(err)}`);
     await shutdown(1);
+  }
+}
+
+function databaseTools(): { DATABASE_TOOLS_DIR?: string } {
+  try {
+    return { DATABASE_TOOLS_DIR: clientBinDir() };
+  } catch {
+    return {};
   }
 }
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Database } from '../../operator/src/db/database.js';
 import { tenantNames, type TenantNames } from '../../operator/src/db/names.js';
 import { newPassword } from '../../operator/src/db/scram.js';
-import { binDir } from '../../operator/tools/local/postgres.js';
+import { clientBinDir } from '../../operator/tools/local/postgres.js';
 import { uniqueName } from '../support/env.js';
 import { eachLimit, inDatabase, openDatabase, privilegedUrl, urlAs, withClient } from './support.js';
 
@@ -64,7 +64,7 @@ afterAll(async () => {
 
 describe('a backup of the tenants', () => {
   it('restores every tenant row from a pg_dump into a fresh database, with tenants still unable to read each other', async () => {
-    const bin = binDir();
+    const bin = clientBinDir();
     const dump = join(folder, 'workspaces.dump');
     await run(join(bin, 'pg_dump'), [
       '--format=custom',

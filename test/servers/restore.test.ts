@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tenantNames, workspaceNamespace } from '../../operator/src/db/names.js';
 import type { Api } from '../../operator/src/kube/api.js';
 import { Resources } from '../../operator/src/kube/resources.js';
-import { binDir, startPostgres, type LocalPostgres } from '../../operator/tools/local/postgres.js';
+import { clientBinDir, startPostgres, type LocalPostgres } from '../../operator/tools/local/postgres.js';
 import { adminApi, eventually, uniqueName } from '../support/env.js';
 import {
   createAccount,
@@ -107,7 +107,7 @@ describe('a restore of the tenant database onto a new, empty server', () => {
     }
 
     // The backup: the whole database, dumped by the old server's superuser; then the old server is gone.
-    const tools = binDir();
+    const tools = clientBinDir();
     const dump = join(inject('runDir'), `${shard}.dump`);
     const superuser = new URL(before.adminUrl);
     superuser.pathname = new URL(before.operatorUrl).pathname;

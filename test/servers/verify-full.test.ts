@@ -84,7 +84,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await operator?.stop();
-  await api.delete(Resources.DatabaseServer, { name: 'default' }).catch(() => undefined);
   await api.delete(Resources.DatabaseServer, { name: serverB }).catch(() => undefined);
   await Promise.all([a?.stop(), b?.stop()]);
   await api.delete(Resources.Namespace, { name: leaseNs }).catch(() => undefined);
@@ -111,12 +110,16 @@ describe("the server's CA in workspaces' Secrets", () => {
   });
 
   it("comes from spec.clientCA for a DatabaseServer, without the CA's key", async () => {
+    // The account is pinned to server b by a label rather than by cordoning the suite's `default`: DatabaseServers
+    // are cluster-scoped, and test/servers/placement.test.ts, which may run beside this file, cordons `default` too.
+    const pin = { 'test.taskjuice.io/tls-server': shard };
+    await api.mergePatch(
+      Resources.Account,
+      { name: account },
+      { spec: { databaseServerSelector: { matchLabels: pin } } },
+    );
     await api.create(Resources.DatabaseServer, {
-      metadata: { name: 'default', labels },
-      spec: { state: 'Cordoned' },
-    });
-    await api.create(Resources.DatabaseServer, {
-      metadata: { name: serverB, labels },
+      metadata: { name: serverB, labels: { ...labels, ...pin } },
       spec: { connectionSecret: { name: 'pg-b' }, clientCA: { name: 'pg-b-ca' } },
     });
     await waitReady(api, Resources.DatabaseServer, undefined, serverB);

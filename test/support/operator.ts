@@ -3,12 +3,12 @@ import { loadConfig, type Config } from '../../operator/src/config.js';
 import { KubeClient } from '../../operator/src/kube/client.js';
 import { createLogger } from '../../operator/src/log.js';
 import { Operator } from '../../operator/src/operator.js';
-import { binDir } from '../../operator/tools/local/postgres.js';
+import { clientBinDir } from '../../operator/tools/local/postgres.js';
 
-/** pg_dump and psql of the local PostgreSQL, for moves between servers (none with an external database only). */
+/** pg_dump and psql of this machine, for moves between servers (else the operator looks on PATH). */
 function databaseTools(): Record<string, string> {
   try {
-    return { DATABASE_TOOLS_DIR: binDir() };
+    return { DATABASE_TOOLS_DIR: clientBinDir() };
   } catch {
     return {};
   }

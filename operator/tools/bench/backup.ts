@@ -25,7 +25,7 @@ import { newPassword } from '../../src/db/scram.js';
 import { silentLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics.js';
 import { newRunDir } from '../local/processes.js';
-import { OPERATOR_DATABASE, binDir, startPostgres, type LocalPostgres } from '../local/postgres.js';
+import { OPERATOR_DATABASE, clientBinDir, startPostgres, type LocalPostgres } from '../local/postgres.js';
 import { eachLimit, fixed, mb, onShutdown, progress, row, seconds } from './common.js';
 
 const { escapeIdentifier: ident, escapeLiteral: literal } = pg;
@@ -252,7 +252,7 @@ async function dump(server: LocalPostgres, file: string): Promise<Outcome['dump'
     }
   })();
   const started = performance.now();
-  const result = await runTool(join(binDir(), 'pg_dump'), [
+  const result = await runTool(join(clientBinDir(), 'pg_dump'), [
     '--format=custom',
     `--file=${file}`,
     `--dbname=${inDatabase(server.adminUrl, OPERATOR_DATABASE)}`,
@@ -282,7 +282,7 @@ async function restore(server: LocalPostgres, file: string): Promise<NonNullable
   try {
     await admin.query('CREATE DATABASE restored');
     const started = performance.now();
-    const result = await runTool(join(binDir(), 'pg_restore'), [
+    const result = await runTool(join(clientBinDir(), 'pg_restore'), [
       '--exit-on-error',
       `--dbname=${inDatabase(server.adminUrl, 'restored')}`,
       file,

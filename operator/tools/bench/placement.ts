@@ -15,7 +15,7 @@ import pg from 'pg';
 import { Api } from '../../src/kube/api.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { Resources } from '../../src/kube/resources.js';
-import { binDir, startPostgres, type LocalPostgres } from '../local/postgres.js';
+import { clientBinDir, startPostgres, type LocalPostgres } from '../local/postgres.js';
 import {
   delay,
   eachLimit,
@@ -125,7 +125,10 @@ async function main(): Promise<void> {
     runDir: platform.runDir,
     kubeconfig: platform.kubeconfig,
     databaseUrl: platform.databaseUrl,
-    env: { ...benchOperatorEnv(RUN, `${RUN_LABEL}=${RUN}`, systemNamespace), DATABASE_TOOLS_DIR: binDir() },
+    env: {
+      ...benchOperatorEnv(RUN, `${RUN_LABEL}=${RUN}`, systemNamespace),
+      DATABASE_TOOLS_DIR: clientBinDir(),
+    },
   });
   await api.create(Resources.Account, accountBody(ACCOUNT, labels));
   await until(
