@@ -169,6 +169,35 @@ describe('the Workspace reconciler', () => {
   });
 });
 
+describe('the Workspace reconciler and a server that is not open', () => {
+  it('looks again by itself: a server can open without its DatabaseServer changing, and no event would come', async () => {
+    const account = uniqueName('wsclosed');
+    await readyAccount(account);
+    await createWorkspace(admin, shard, account, 'far');
+    const key = `${account}/far`;
+    const seen = await eventually('the workspace in the cache', async () => ctx.caches.workspaces.get(key));
+    // Placed, as a status of before says, on a server this operator has not opened.
+    await admin.apply(
+      Resources.Workspace,
+      {
+        metadata: { name: 'far', namespace: account },
+        status: { ...seen.status, databaseServer: 'not-opened' },
+      },
+      { subresource: 'status' },
+    );
+    await eventually('the placement in the cache', async () =>
+      ctx.caches.workspaces.get(key)?.status?.databaseServer === 'not-opened' ? true : undefined,
+    );
+    const result = await new WorkspaceReconciler(ctx).reconcile(key, log);
+    expect(result).toMatchObject({ requeueAfterMs: expect.any(Number) });
+    const ws = await read(admin, Resources.Workspace, account, 'far');
+    expect(ws?.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'DatabaseServerNotOpen',
+    });
+  });
+});
+
 describe('the ClientInvitation reconciler', () => {
   it('sends the link once, and a second pass sends nothing', async () => {
     const account = uniqueName('invacct');

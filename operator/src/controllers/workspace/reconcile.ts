@@ -36,6 +36,9 @@ import { dropDatabase, ensureDatabase } from './database.js';
 import { FINALIZER } from './desired.js';
 import { addFinalizer, removeFinalizer } from './finalizer.js';
 
+/** How soon a workspace placed on a server that is not open yet looks again. */
+const NOT_OPEN_RETRY_MS = 5_000;
+
 const PARTS = [NamespaceReady, AccessReady, CredentialsReady, DatabaseReady];
 
 const part = (type: string, ok: boolean, reason: string, message: string): ConditionInput => ({
@@ -122,7 +125,9 @@ export class WorkspaceReconciler implements Reconciler {
         part(DatabaseReady, false, choice.reason, choice.message),
         ...progressingConditions(choice.reason, choice.message),
       ]);
-      return;
+      // A server that is not open yet may open without its DatabaseServer changing (its status already says
+      // Ready), so no event would bring this workspace back: look again. A full server changes when it has room.
+      return choice.reason === 'DatabaseServerNotOpen' ? { requeueAfterMs: NOT_OPEN_RETRY_MS } : undefined;
     }
     let placed = obj;
     if (choice.placed) {
