@@ -14,6 +14,7 @@ import {
   createAccount,
   createWorkspace,
   read,
+  retryingQuotaConflicts,
   secretData,
   waitGone,
   waitReady,
@@ -123,15 +124,17 @@ describe('deleting a workspace', () => {
   it('never provisions a workspace deleted the moment it was created, so nothing of it is left', async () => {
     const slugs = Array.from({ length: 6 }, (_, i) => `flash-${i}`);
     for (const slug of slugs) {
-      await api.create(Resources.Workspace, {
-        metadata: {
-          name: slug,
-          namespace: account,
-          labels: { [SHARD_LABEL]: shard },
-          annotations: { 'taskjuice.io/confirm-delete': slug },
-        },
-        spec: { displayName: `Client ${slug}` },
-      });
+      await retryingQuotaConflicts(() =>
+        api.create(Resources.Workspace, {
+          metadata: {
+            name: slug,
+            namespace: account,
+            labels: { [SHARD_LABEL]: shard },
+            annotations: { 'taskjuice.io/confirm-delete': slug },
+          },
+          spec: { displayName: `Client ${slug}` },
+        }),
+      );
       await api.delete(Resources.Workspace, { namespace: account, name: slug });
     }
     for (const slug of slugs) await waitGone(api, Resources.Workspace, account, slug);

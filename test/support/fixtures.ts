@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { expect } from 'vitest';
+import { errorMessage, isCode } from '../../operator/src/errors.js';
 import type { Api } from '../../operator/src/kube/api.js';
 import { Resources, type ResourceType } from '../../operator/src/kube/resources.js';
 import type { Operator } from '../../operator/src/operator.js';
@@ -63,6 +64,23 @@ export async function createAccount(
   });
   // Workspaces live in the account's home namespace, which exists once the account is Ready.
   if (opts.wait ?? true) await waitReady(api, Resources.Account, undefined, name);
+}
+
+/**
+ * Runs a write again when the API server's quota admission answered 409: it updates the namespace's ResourceQuota
+ * on every create, and a burst of creates and deletes can change that quota under it. Clients retry that conflict
+ * (client-go's callers do); it says nothing about the object written.
+ */
+export async function retryingQuotaConflicts<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (err) {
+      const quota = isCode(err, 'Conflict') && /resourcequotas/.test(errorMessage(err));
+      if (!quota || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
 }
 
 export async function createWorkspace(
