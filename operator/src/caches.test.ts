@@ -15,7 +15,7 @@ import { loadConfig } from './config.js';
 import type { Api } from './kube/api.js';
 import { silentLogger } from './log.js';
 import type { CachedObject } from './kube/informer.js';
-import { contains } from './kube/ownership.js';
+import { holds } from './kube/apply.js';
 
 const account = { metadata: { name: 'acme', uid: 'u-1' } };
 const ns = workspaceNamespace('acme', 'web');
@@ -57,8 +57,37 @@ describe('the cache policy', () => {
   it('admits every object the operator writes and keeps all it wrote, so a second pass writes nothing', () => {
     for (const obj of operatorObjects()) {
       expect(isOperatorChild(obj), `${obj.kind} ${obj.metadata.name}`).toBe(true);
-      expect(contains(trimChild(obj), obj), `${obj.kind} ${obj.metadata.name}`).toBe(true);
+      expect(holds(trimChild(obj), obj as never), `${obj.kind} ${obj.metadata.name}`).toBe(true);
     }
+  });
+
+  it('keeps of the credentials Secret its password and a digest: a changed entry reads as not holding it', () => {
+    const written = operatorObjects().find((o) => o.kind === 'Secret')!;
+    const data = written.data as Record<string, string>;
+    const kept = trimChild({ ...written, data: { ...data, 'added-by-staff': 'eA==' } });
+    expect(Object.keys(kept.data as object)).toEqual(['password']);
+    expect(JSON.stringify(kept)).not.toContain(data.uri);
+    // Another tool's entry does not count; a changed entry of the operator's does.
+    expect(holds(kept, written as never)).toBe(true);
+    const tampered = trimChild({
+      ...written,
+      data: { ...data, host: Buffer.from('evil').toString('base64') },
+    });
+    expect(holds(tampered, written as never)).toBe(false);
+    // A CA the operator no longer writes is removed by the next pass.
+    expect(holds(trimChild({ ...written, data: { ...data, 'ca.crt': 'Y2E=' } }), written as never)).toBe(
+      false,
+    );
+  });
+
+  it('keeps of a child only the metadata fields it has that the controllers read', () => {
+    const [a, b] = operatorObjects()
+      .filter((o) => o.kind === 'RoleBinding' && o.metadata.namespace === ns)
+      .map((o) => trimChild(JSON.parse(JSON.stringify(o)) as CachedObject));
+    expect(a!.metadata.namespace).toBe(ns);
+    expect(Object.keys(a!.metadata).sort()).toEqual(['labels', 'name', 'namespace']);
+    expect(a).not.toHaveProperty('apiVersion');
+    expect(b!.metadata.labels).toEqual(a!.metadata.labels);
   });
 
   it('refuses look-alikes a tenant can make: other names, other namespaces, labels of another workspace', () => {

@@ -11,6 +11,7 @@ import { DatabaseServerSpec, DatabaseServerStatus } from './api/v1alpha1/databas
 import { MOUNTED_SECRET_PREFIX, contentDigest } from './domain/connections.js';
 import { ClaimData } from './domain/claims.js';
 import { Informer, type CachedObject, type InformerOptions } from './kube/informer.js';
+import { cachedStrings } from './kube/intern.js';
 import { typedChild, typedKind, type Typed } from './kube/typed.js';
 import { MANAGED_SELECTOR } from './kube/ownership.js';
 import { Resources, type ResourceType } from './kube/resources.js';
@@ -79,9 +80,41 @@ function trimMetadata(meta: CachedObject['metadata'], keepOwners: boolean): Cach
   };
 }
 
+/**
+ * The metadata a child keeps: its name, where it stands, its version and deletion, its kept labels and annotations;
+ * a Namespace also its owner references and uid, a RoleBinding its uid (a binding is deleted on that precondition).
+ * Versions and uids are unique and stay out of the string pool; everything else shares its strings.
+ */
+function childMetadata(kind: string | undefined, meta: CachedObject['metadata']): CachedObject['metadata'] {
+  const out: CachedObject['metadata'] = { name: cachedStrings.intern(meta.name) };
+  if (meta.namespace !== undefined) out.namespace = cachedStrings.intern(meta.namespace);
+  if (meta.resourceVersion !== undefined) out.resourceVersion = meta.resourceVersion;
+  if ((kind === 'Namespace' || kind === 'RoleBinding') && meta.uid !== undefined) out.uid = meta.uid;
+  if (meta.deletionTimestamp !== undefined) out.deletionTimestamp = meta.deletionTimestamp;
+  const labels = pick(meta.labels, (k) => KEPT_LABELS.has(k));
+  if (labels) out.labels = cachedStrings.compact(labels);
+  const annotations = pick(meta.annotations, (k) => KEPT_ANNOTATIONS.has(k));
+  if (annotations) out.annotations = cachedStrings.compact(annotations);
+  if (kind === 'Namespace' && meta.ownerReferences !== undefined) out.ownerReferences = meta.ownerReferences;
+  return out;
+}
+
+/** Only what is defined, with the metadata's pooled strings; uids and versions are each object's own. */
+function compactMetadata(meta: CachedObject['metadata']): CachedObject['metadata'] {
+  const { uid, resourceVersion, ...rest } = meta;
+  const out = cachedStrings.compact(rest);
+  if (uid !== undefined) out.uid = uid;
+  if (resourceVersion !== undefined) out.resourceVersion = resourceVersion;
+  return out;
+}
+
 /** Everything but the metadata stays (spec and status are bounded by the kind's schema); the metadata is trimmed. */
 export function trimObject(obj: CachedObject): CachedObject {
-  return { ...obj, metadata: trimMetadata(obj.metadata, obj.kind === 'Namespace') };
+  const { metadata, apiVersion: _apiVersion, ...rest } = obj;
+  return {
+    ...cachedStrings.compact(rest),
+    metadata: compactMetadata(trimMetadata(metadata, obj.kind === 'Namespace')),
+  };
 }
 
 /**
@@ -89,7 +122,13 @@ export function trimObject(obj: CachedObject): CachedObject {
  * webhook's certificate, read from the API when it changes) keeps no data at all.
  */
 export function trimChild(obj: CachedObject): CachedObject {
-  return obj.kind === 'Secret' ? trimSecret(obj, isOperatorChild(obj)) : trimObject(obj);
+  if (obj.kind === 'Secret') return trimSecret(obj, isOperatorChild(obj));
+  const { metadata, apiVersion: _apiVersion, kind: _kind, ...rest } = obj;
+  return {
+    kind: obj.kind,
+    metadata: childMetadata(obj.kind, metadata),
+    ...cachedStrings.compact(rest),
+  };
 }
 
 /**
@@ -106,22 +145,29 @@ export function trimCredentials(obj: CachedObject): CachedObject {
   };
 }
 
+/**
+ * A workspace's credentials Secret keeps its password (each pass needs it to write the Secret and the role) and a
+ * digest of the entries the operator writes, which is what a pass compares with the Secret it wants (see
+ * `holds` in kube/apply.ts); the URIs, the pgpass line and the CA stay out of memory. Any other Secret (the
+ * webhook's certificate, read from the API when it changes) keeps no data at all.
+ */
 function trimSecret(obj: CachedObject, credentials: boolean): CachedObject {
   const data = obj.data as Record<string, string> | undefined;
-  return {
-    kind: obj.kind,
-    metadata: trimMetadata(obj.metadata, false),
-    type: obj.type,
-    ...(credentials
-      ? {
-          data: pick(
-            data,
-            (k, v) => CREDENTIAL_KEYS.includes(k) && Buffer.byteLength(v) <= MAX_SECRET_VALUE_BYTES,
-          ),
-        }
-      : {}),
-  };
+  const out: CachedObject = { kind: 'Secret', metadata: childMetadata('Secret', obj.metadata) };
+  if (typeof obj.type === 'string') out.type = cachedStrings.intern(obj.type);
+  if (!credentials) return out;
+  const password = data?.password;
+  if (typeof password === 'string' && Buffer.byteLength(password) <= MAX_SECRET_VALUE_BYTES)
+    out.data = { password };
+  out.contentDigest = writtenDigest(data);
+  return out;
 }
+
+/** The digest of a credentials Secret's entries that the operator writes (others' entries do not count). */
+export function writtenDigest(data: Record<string, string> | undefined): string {
+  return contentDigest(pick(data, (k) => WRITTEN_KEYS.has(k)));
+}
+const WRITTEN_KEYS = new Set([...CREDENTIAL_KEYS, 'ca.crt']);
 
 /** Where an object's labels say it belongs: an account's home namespace or a workspace's namespace. */
 function placeOf(obj: CachedObject): 'home' | 'workspace' | undefined {
@@ -189,7 +235,7 @@ const parseInvitation = typedKind(ClientInvitationSpec, ClientInvitationStatus);
 const parseConnection = typedKind(ConnectionSpec, ConnectionStatus);
 const parseDatabaseServer = typedKind(DatabaseServerSpec, DatabaseServerStatus);
 const parseCredentials = typedChild(z.object({ contentDigest: z.string() }));
-const parseSecret = typedChild(z.object({ data: lenient(Strings) }));
+const parseSecret = typedChild(z.object({ data: lenient(Strings), contentDigest: lenient(z.string()) }));
 const parseQuota = typedChild(
   z.object({
     spec: lenient(z.looseObject({ hard: lenient(z.record(z.string(), z.unknown())) })),

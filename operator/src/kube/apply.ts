@@ -2,11 +2,23 @@ import { isCode, terminal } from '../errors.js';
 import type { Api } from './api.js';
 import { keyOf, type CachedObject, type Informer } from './informer.js';
 import { contains } from './ownership.js';
+import { contentDigest } from './digest.js';
 import { Resources, type ResourceType } from './resources.js';
 
 interface Desired {
   metadata: { name: string; namespace?: string; labels?: Record<string, string> };
   [key: string]: unknown;
+}
+
+/**
+ * Whether a cached object already holds `desired` (see `contains`). A cached object that keeps a digest of its data
+ * rather than the data (a credentials Secret, see caches.ts) holds the desired data when the digests agree.
+ */
+export function holds(actual: CachedObject, desired: Desired): boolean {
+  if (typeof actual.contentDigest !== 'string' || desired.data === undefined)
+    return contains(actual, desired);
+  const { data, ...rest } = desired;
+  return actual.contentDigest === contentDigest(data as Record<string, string>) && contains(actual, rest);
 }
 
 /**
@@ -21,7 +33,7 @@ export async function ensure(
   desired: Desired,
 ): Promise<{ object: CachedObject; written: boolean }> {
   const actual = informer.get(keyOf(desired));
-  if (actual && contains(actual, desired)) return { object: actual, written: false };
+  if (actual && holds(actual, desired)) return { object: actual, written: false };
   const written = await api.apply(resource, desired);
   informer.observe(written);
   return { object: informer.get(keyOf(desired)) ?? (written as CachedObject), written: true };

@@ -101,15 +101,20 @@ const WatchEvent = (raw: unknown): { type: string; object: unknown } | undefined
  * The cache is never left on a dead watch: a watch that stays silent past its timeout is torn down and redone.
  */
 export class Informer<T extends CachedObject = CachedObject> {
-  private readonly store = new Map<string, T>();
+  /** Cluster-scoped objects, by name. */
+  private readonly cluster = new Map<string, T>();
+  /**
+   * Namespaced objects, by namespace: the one object a namespace holds (most hold one of each child kind), or a map
+   * of them by name. No key string per object, and "the objects of one namespace" costs their number.
+   */
+  private readonly namespaced = new Map<string, T | Map<string, T>>();
+  private namespacedCount = 0;
   /**
    * The version at which an object was seen deleted, by key, so that a write's answer that arrives after the watch's
    * DELETED event (a status write sent just before the delete) cannot put the object back as if it lived. Bounded:
    * the oldest go first, long after any answer of theirs could still arrive.
    */
   private readonly deleted = new Map<string, { version: number; at: number }>();
-  /** Keys by namespace, so that "the objects of one namespace" costs their number, not the cache's size. */
-  private readonly byNamespace = new Map<string, Set<string>>();
   /**
    * When each namespace's objects last changed, as a count of the cache's changes (absent: the namespace holds
    * none), so that what is computed from one namespace's objects can be kept until they change.
@@ -157,20 +162,31 @@ export class Informer<T extends CachedObject = CachedObject> {
   }
 
   get size(): number {
-    return this.store.size;
+    return this.cluster.size + this.namespacedCount;
   }
 
   get(key: string): T | undefined {
-    return this.store.get(key);
+    const slash = key.indexOf('/');
+    if (slash < 0) return this.cluster.get(key);
+    const entry = this.namespaced.get(key.slice(0, slash));
+    if (entry === undefined) return undefined;
+    const name = key.slice(slash + 1);
+    if (entry instanceof Map) return entry.get(name);
+    return entry.metadata.name === name ? entry : undefined;
   }
 
-  list(): IterableIterator<T> {
-    return this.store.values();
+  *list(): Generator<T> {
+    yield* this.cluster.values();
+    for (const entry of this.namespaced.values()) {
+      if (entry instanceof Map) yield* entry.values();
+      else yield entry;
+    }
   }
 
   /** How many objects one namespace holds, without visiting them. */
   countInNamespace(namespace: string): number {
-    return this.byNamespace.get(namespace)?.size ?? 0;
+    const entry = this.namespaced.get(namespace);
+    return entry === undefined ? 0 : entry instanceof Map ? entry.size : 1;
   }
 
   /**
@@ -183,35 +199,55 @@ export class Informer<T extends CachedObject = CachedObject> {
 
   /** Objects in one namespace. */
   *inNamespace(namespace: string): Generator<T> {
-    for (const key of this.byNamespace.get(namespace) ?? []) {
-      const obj = this.store.get(key);
-      if (obj) yield obj;
-    }
+    const entry = this.namespaced.get(namespace);
+    if (entry instanceof Map) yield* [...entry.values()];
+    else if (entry !== undefined) yield entry;
   }
 
-  private put(key: string, obj: T): void {
-    this.store.set(key, obj);
-    const ns = obj.metadata.namespace;
-    if (ns === undefined) return;
-    let keys = this.byNamespace.get(ns);
-    if (!keys) this.byNamespace.set(ns, (keys = new Set()));
-    keys.add(key);
+  private put(obj: T): void {
+    const { name, namespace: ns } = obj.metadata;
+    if (ns === undefined) {
+      this.cluster.set(name, obj);
+      return;
+    }
+    const entry = this.namespaced.get(ns);
+    if (entry === undefined) {
+      this.namespaced.set(ns, obj);
+      this.namespacedCount++;
+    } else if (entry instanceof Map) {
+      if (!entry.has(name)) this.namespacedCount++;
+      entry.set(name, obj);
+    } else if (entry.metadata.name === name) {
+      this.namespaced.set(ns, obj);
+    } else {
+      this.namespaced.set(
+        ns,
+        new Map([
+          [entry.metadata.name, entry],
+          [name, obj],
+        ]),
+      );
+      this.namespacedCount++;
+    }
     this.changedAt.set(ns, ++this.changes);
   }
 
   private remove(key: string): T | undefined {
-    const obj = this.store.get(key);
+    const obj = this.get(key);
     if (!obj) return undefined;
-    this.store.delete(key);
-    const ns = obj.metadata.namespace;
-    const keys = ns === undefined ? undefined : this.byNamespace.get(ns);
-    keys?.delete(key);
-    if (ns !== undefined) {
-      if (keys?.size === 0) {
-        this.byNamespace.delete(ns);
-        this.changedAt.delete(ns);
-      } else this.changedAt.set(ns, ++this.changes);
+    const { name, namespace: ns } = obj.metadata;
+    if (ns === undefined) {
+      this.cluster.delete(name);
+      return obj;
     }
+    const entry = this.namespaced.get(ns);
+    this.namespacedCount--;
+    if (entry instanceof Map) {
+      entry.delete(name);
+      if (entry.size === 1) this.namespaced.set(ns, entry.values().next().value as T);
+    } else this.namespaced.delete(ns);
+    if (this.namespaced.has(ns)) this.changedAt.set(ns, ++this.changes);
+    else this.changedAt.delete(ns);
     return obj;
   }
 
@@ -246,7 +282,7 @@ export class Informer<T extends CachedObject = CachedObject> {
   private arrive(key: string, obj: CachedObject): void {
     if (this.opts.admit && !this.opts.admit(obj)) {
       // Versions compare before the verdict: a stale event must not evict a newer version that qualifies.
-      const old = this.store.get(key);
+      const old = this.get(key);
       if (old && isNewer(obj, old)) {
         this.remove(key);
         for (const h of this.handlers) h.delete?.(old);
@@ -286,7 +322,7 @@ export class Informer<T extends CachedObject = CachedObject> {
    * more (it is being deleted), and holding it would let the cluster's deletion backlog grow the cache.
    */
   forgetNamespace(namespace: string): void {
-    for (const key of [...(this.byNamespace.get(namespace) ?? [])]) this.remove(key);
+    for (const obj of [...this.inNamespace(namespace)]) this.remove(keyOf(obj));
   }
 
   /** Removes an object the operator just deleted, for the same reason. */
@@ -361,7 +397,7 @@ export class Informer<T extends CachedObject = CachedObject> {
       seen.add(key);
       this.arrive(key, obj);
     }
-    for (const key of [...this.store.keys()]) {
+    for (const key of [...this.list()].map(keyOf)) {
       if (!seen.has(key)) {
         const obj = this.remove(key);
         if (obj) for (const h of this.handlers) h.delete?.(obj);
@@ -376,9 +412,9 @@ export class Informer<T extends CachedObject = CachedObject> {
 
   /** Stores the object and tells the handlers, unless the cache holds this version or a newer one already. */
   private upsert(key: string, obj: T): void {
-    const old = this.store.get(key);
+    const old = this.get(key);
     if (old && !isNewer(obj, old)) return;
-    this.put(key, obj);
+    this.put(obj);
     if (!old) for (const h of this.handlers) h.add?.(obj);
     else for (const h of this.handlers) h.update?.(old, obj);
   }

@@ -1,0 +1,47 @@
+/**
+ * One copy of each string that many cached objects carry. A list page or watch event is parsed into fresh strings,
+ * so the namespace, account and workspace names, label values, condition reasons and timestamps of a workspace's
+ * eight cached objects would each be held eight times, and once more in every other workspace of its account.
+ * Bounded: only short strings are pooled, and a full pool starts again empty (strings already shared stay shared).
+ */
+export class StringPool {
+  private readonly strings = new Map<string, string>();
+
+  constructor(
+    private readonly maxEntries = 65_536,
+    private readonly maxLength = 64,
+  ) {}
+
+  get size(): number {
+    return this.strings.size;
+  }
+
+  intern(s: string): string {
+    if (s.length > this.maxLength) return s;
+    const shared = this.strings.get(s);
+    if (shared !== undefined) return shared;
+    if (this.strings.size >= this.maxEntries) this.strings.clear();
+    this.strings.set(s, s);
+    return s;
+  }
+
+  /**
+   * A copy of a JSON value with its strings (object keys are V8's own, already shared) taken from the pool and
+   * undefined fields left out, so an object holds only the properties it has.
+   */
+  compact<T>(value: T): T {
+    return this.copy(value) as T;
+  }
+
+  private copy(value: unknown): unknown {
+    if (typeof value === 'string') return this.intern(value);
+    if (value === null || typeof value !== 'object') return value;
+    if (Array.isArray(value)) return value.map((v) => this.copy(v));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = this.copy(v);
+    return out;
+  }
+}
+
+/** The pool the operator's caches share. */
+export const cachedStrings = new StringPool();
