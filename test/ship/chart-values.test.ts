@@ -258,7 +258,13 @@ describe('the escape hatches', () => {
     const container = operatorContainer(docs) as Container & { envFrom?: unknown };
     const names = container.env.map((e) => e.name);
     expect(names.slice(-2)).toEqual(['NODE_OPTIONS', 'HTTPS_PROXY']);
-    expect(names.slice(0, -2)).toEqual(operatorContainer(defaults).env.map((e) => e.name));
+    // A NODE_OPTIONS of extraEnv takes the place of the chart's (a duplicate name fails server-side apply).
+    expect(names.slice(0, -2)).toEqual(
+      operatorContainer(defaults)
+        .env.map((e) => e.name)
+        .filter((n) => n !== 'NODE_OPTIONS'),
+    );
+    expect(names.filter((n) => n === 'NODE_OPTIONS')).toHaveLength(1);
     expect(container.envFrom).toEqual(values.extraEnvFrom);
     expect(container.volumeMounts).toEqual([{ name: 'tmp', mountPath: '/tmp' }, ...values.extraVolumeMounts]);
     const volumes = podTemplate(one(docs, 'Deployment')).spec.volumes;
@@ -384,6 +390,30 @@ describe('helm lint, for the escape hatches', () => {
     const result = await helm(['lint', '--strict', CHART, '-f', file]);
     expect(result.stdout + result.stderr).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
     expect(result.code).toBe(0);
+  });
+});
+
+describe('the heap size', () => {
+  const heap = (docs: Manifest[]) =>
+    operatorContainer(docs).env.find((e) => e.name === 'NODE_OPTIONS')?.value;
+
+  it('follows the memory limit, so V8 collects before the container reaches it', async () => {
+    expect(await heap(await render('heap-default', 'default'))).toBe('--max-old-space-size=288');
+    const bigger = { resources: { limits: { memory: '2Gi' } }, heapPercentOfMemoryLimit: 50 };
+    expect(heap(await render('heap-2gi', 'default', bigger))).toBe('--max-old-space-size=1024');
+    expect(heap(await render('heap-bytes', 'default', { resources: { limits: { memory: '1000M' } } }))).toBe(
+      '--max-old-space-size=714',
+    );
+  });
+
+  it('is left to Node without a limit, with a quantity it does not read, or when turned off', async () => {
+    for (const values of [
+      { resources: { limits: null } },
+      { resources: { limits: { memory: '1.5Gi' } } },
+      { heapPercentOfMemoryLimit: 0 },
+    ]) {
+      expect(heap(await render('heap-none', 'default', values)), JSON.stringify(values)).toBeUndefined();
+    }
   });
 });
 

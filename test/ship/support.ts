@@ -242,7 +242,8 @@ export function configEnvironmentNames(): string[] {
     (m) => m[1] as string,
   );
   if (names.length < 10) throw new Error('operator/src/config.ts: too few variables found in Environment');
-  return names;
+  // Read by Node itself: the chart sizes the heap from the memory limit (heapPercentOfMemoryLimit).
+  return [...names, 'NODE_OPTIONS'];
 }
 
 /** Every rule of every (Cluster)Role in the manifests. */

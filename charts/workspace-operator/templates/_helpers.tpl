@@ -140,3 +140,19 @@ periodSeconds: {{ int64 $probe.periodSeconds }}
 timeoutSeconds: {{ int64 $probe.timeoutSeconds }}
 failureThreshold: {{ int64 $probe.failureThreshold }}
 {{- end }}
+
+{{/*
+The V8 heap size in MiB for a memory limit (a quantity such as 384Mi, 1Gi, 512M or bytes) and a percent; 0 when
+the quantity has a form this does not read (a fraction, say), and then the chart sets no heap size.
+*/}}
+{{- define "workspace-operator.heapMiB" -}}
+{{- $q := toString .limit -}}
+{{- $mib := 0 -}}
+{{- if regexMatch "^[0-9]+Gi$" $q -}}{{- $mib = mul (trimSuffix "Gi" $q | int64) 1024 -}}
+{{- else if regexMatch "^[0-9]+Mi$" $q -}}{{- $mib = trimSuffix "Mi" $q | int64 -}}
+{{- else if regexMatch "^[0-9]+G$" $q -}}{{- $mib = div (mul (trimSuffix "G" $q | int64) 1000000000) 1048576 -}}
+{{- else if regexMatch "^[0-9]+M$" $q -}}{{- $mib = div (mul (trimSuffix "M" $q | int64) 1000000) 1048576 -}}
+{{- else if regexMatch "^[0-9]+$" $q -}}{{- $mib = div ($q | int64) 1048576 -}}
+{{- end -}}
+{{- div (mul $mib .percent) 100 -}}
+{{- end }}
