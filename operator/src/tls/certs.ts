@@ -9,7 +9,7 @@ import { sleep } from '../kube/informer.js';
 import { managedLabels } from '../kube/ownership.js';
 import { Resources } from '../kube/resources.js';
 import type { Logger } from '../log.js';
-import { createAuthority, issueCertificate, type KeyPair } from './pki.js';
+import type { KeyPair } from './pki.js';
 import { PolledFile } from './polled-file.js';
 
 /** What the HTTPS server serves with, and the CA bundle the API server must trust. */
@@ -172,6 +172,9 @@ export class SelfSignedCertificates implements CertificateSource {
 
   /** A new serving certificate, from the stored CA unless that is due too (then from a new CA, keeping the old in the bundle). */
   private async issue(stored: { certificate: string; privateKey: string } | undefined) {
+    // Loaded only when a certificate is made: @peculiar/x509 and its polyfills cost about 10 MB of RSS, and a
+    // replica that finds valid certificates in the Secret never needs them.
+    const { createAuthority, issueCertificate } = await import('./pki.js');
     let ca = stored;
     let bundle = stored?.certificate ?? '';
     if (!ca || this.due(currentCa(ca.certificate))) {
