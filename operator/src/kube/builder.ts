@@ -55,20 +55,23 @@ export class Watches {
 
   watches<T extends CachedObject>(informer: Informer<T>, map: MapToKeys<T>, opts: WatchOptions = {}): this {
     const events = opts.events ?? ALL;
-    const enqueue = (obj: T, old?: T) => {
+    const enqueue = (obj: T, old: T | undefined, deleted: boolean) => {
       const keys = map(obj, old);
       if (keys === undefined) return;
-      for (const key of typeof keys === 'string' ? [keys] : keys) {
-        // The reconcile's own writes do not bring the same key back (one reconcile per change).
-        if (this.controller.isReconciling(key)) continue;
-        if (opts.delayMs === undefined) this.controller.enqueue(key);
-        else this.controller.enqueueAfter(key, opts.delayMs);
-      }
+      const source = {
+        informer: informer.id,
+        objectKey: keyOf(obj),
+        version: obj.metadata.resourceVersion,
+        deleted,
+      };
+      // The reconcile's own writes do not bring the same key back (one reconcile per change).
+      for (const key of typeof keys === 'string' ? [keys] : keys)
+        this.controller.enqueueForEvent(key, source, opts.delayMs);
     };
     informer.on({
-      ...(events.includes('add') ? { add: (o: T) => enqueue(o) } : {}),
-      ...(events.includes('update') ? { update: (old: T, o: T) => enqueue(o, old) } : {}),
-      ...(events.includes('delete') ? { delete: (o: T) => enqueue(o) } : {}),
+      ...(events.includes('add') ? { add: (o: T) => enqueue(o, undefined, false) } : {}),
+      ...(events.includes('update') ? { update: (old: T, o: T) => enqueue(o, old, false) } : {}),
+      ...(events.includes('delete') ? { delete: (o: T) => enqueue(o, undefined, true) } : {}),
     });
     return this;
   }

@@ -1,9 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { errorMessage, isCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { span, tracingOn } from '../tracing.js';
+import { Pass, passes } from './pass.js';
 import { WorkQueue, type RateLimits } from './queue.js';
 
 /**
@@ -29,15 +29,22 @@ export interface ControllerOptions {
   rateLimits?: RateLimits;
 }
 
-/** The reconcile the current code runs in, if any: its controller and key. */
-const reconciling = new AsyncLocalStorage<{ controller: Controller; key: string }>();
-
 /** Whether the caller runs inside some controller's reconcile (work only the leader does). */
-export const inReconcile = (): boolean => reconciling.getStore() !== undefined;
+export const inReconcile = (): boolean => passes.getStore() !== undefined;
+
+/** The object a watch event is about, to tell whether a running pass wrote it (see Pass). */
+export interface EventSource {
+  informer: number;
+  objectKey: string;
+  version: string | undefined;
+  deleted: boolean;
+}
 
 export class Controller {
   readonly queue: WorkQueue;
   private running: Promise<void>[] = [];
+  /** The passes in flight, by key. */
+  private readonly passes = new Map<string, Pass>();
   private started = false;
 
   constructor(
@@ -67,14 +74,15 @@ export class Controller {
   }
 
   /**
-   * Whether the caller runs inside this controller's own reconcile of `key`: the events its writes cause (a status
-   * write, a child it applied, whose answers go into the caches at once) need no second pass, the pass that wrote
-   * them knows them. The watch events of those versions arrive later and change nothing. Changes by anyone else,
-   * and by other keys' reconciles, still queue the key.
+   * A watch event maps to `key`. While a pass of that key runs, the event waits for it to end: the pass's own writes
+   * (a status, a child it applied) need no second pass, since the pass that wrote them knows them; anything else
+   * queues the key again then. Changes by anyone else, and by other keys' reconciles, queue the key.
    */
-  isReconciling(key: string): boolean {
-    const current = reconciling.getStore();
-    return current?.controller === this && current.key === key;
+  enqueueForEvent(key: string, source: EventSource, delayMs?: number): void {
+    const pass = this.passes.get(key);
+    if (pass) pass.hold(source.informer, source.objectKey, source.version, source.deleted, delayMs);
+    else if (delayMs === undefined) this.enqueue(key);
+    else this.enqueueAfter(key, delayMs);
   }
 
   enqueue = (key: string): void => {
@@ -125,8 +133,10 @@ export class Controller {
         reconcileID: randomBytes(4).toString('hex'),
       });
       const started = performance.now();
+      const pass = new Pass(this, key);
+      this.passes.set(key, pass);
       try {
-        const result = await reconciling.run({ controller: this, key }, () =>
+        const result = await passes.run(pass, () =>
           tracingOn() ? this.tracedReconcile(key, log) : this.reconciler.reconcile(key, log),
         );
         this.queue.forget(key);
@@ -152,6 +162,12 @@ export class Controller {
           log[level]({ err: errorMessage(err), retryInMs: delay }, 'reconcile failed; retrying');
         }
       } finally {
+        this.passes.delete(key);
+        const { again, delayMs } = pass.changedByOthers();
+        if (again) {
+          if (delayMs === undefined) this.queue.add(key);
+          else this.queue.addAfter(key, delayMs);
+        }
         metrics.reconcileSeconds.observe({ controller: this.name }, (performance.now() - started) / 1000);
         this.queue.done(key);
       }

@@ -1,6 +1,7 @@
 import { OperatorError, errorMessage, isCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Api } from './api.js';
+import { passes } from './pass.js';
 import { resourcePath, type ResourceType } from './resources.js';
 import { WATCH_IDLE_SECONDS } from '../config.js';
 
@@ -101,6 +102,9 @@ const WatchEvent = (raw: unknown): { type: string; object: unknown } | undefined
  * The cache is never left on a dead watch: a watch that stays silent past its timeout is torn down and redone.
  */
 export class Informer<T extends CachedObject = CachedObject> {
+  private static informers = 0;
+  /** Tells this informer's objects from another's of the same key (see Pass). */
+  readonly id = ++Informer.informers;
   /** Cluster-scoped objects, by name. */
   private readonly cluster = new Map<string, T>();
   /**
@@ -275,6 +279,8 @@ export class Informer<T extends CachedObject = CachedObject> {
     const deletedAt = this.deleted.get(key)?.version;
     const version = Number(obj.metadata.resourceVersion);
     if (deletedAt !== undefined && !(Number.isFinite(version) && version > deletedAt)) return;
+    // Noted before the handlers run: the events this write causes are the pass's own.
+    passes.getStore()?.noteWrite(this.id, key, obj.metadata.resourceVersion);
     this.arrive(key, obj);
   }
 
@@ -327,6 +333,7 @@ export class Informer<T extends CachedObject = CachedObject> {
 
   /** Removes an object the operator just deleted, for the same reason. */
   forget(key: string): void {
+    passes.getStore()?.noteDelete(this.id, key);
     this.remove(key);
   }
 

@@ -1,0 +1,65 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+/**
+ * One reconcile of one key: what it wrote, and the watch events for its key that arrived while it ran.
+ *
+ * A write's watch event can come before the write's answer (they travel on two connections), so while the pass
+ * runs nobody can tell the event of its own write from someone else's change. The events wait here; when the pass
+ * ends, an event whose object version the pass itself wrote is dropped (the pass knew that state, it made it), and
+ * any other queues the key once more. Events that come after the answer find that version in the cache already and
+ * reach no handler (see Informer.observe).
+ */
+export class Pass {
+  /** `informer id / object key @ version` of every object the pass wrote, and `… @deleted` for what it deleted. */
+  private readonly wrote = new Set<string>();
+  /** The events held back: whether each is the pass's own is decided at the end, when every answer is in. */
+  private readonly held: { mark: string; delayMs?: number }[] = [];
+
+  constructor(
+    readonly owner: object,
+    readonly key: string,
+  ) {}
+
+  /** The pass wrote this version of an object (its answer reached the cache). */
+  noteWrite(source: number, objectKey: string, version: string | undefined): void {
+    if (version) this.wrote.add(mark(source, objectKey, version));
+  }
+
+  /** The pass deleted an object. */
+  noteDelete(source: number, objectKey: string): void {
+    this.wrote.add(mark(source, objectKey, DELETED));
+  }
+
+  /** An event that maps to this pass's key arrived while it ran. */
+  hold(
+    source: number,
+    objectKey: string,
+    version: string | undefined,
+    deleted: boolean,
+    delayMs?: number,
+  ): void {
+    this.held.push({ mark: mark(source, objectKey, deleted ? DELETED : (version ?? '')), delayMs });
+  }
+
+  /**
+   * After the pass: whether some held event was not its own, and so the key must run again (with the shortest
+   * delay those events asked for; undefined for none).
+   */
+  changedByOthers(): { again: boolean; delayMs?: number } {
+    let again = false;
+    let delayMs: number | undefined;
+    for (const event of this.held) {
+      if (this.wrote.has(event.mark)) continue;
+      if (event.delayMs === undefined) return { again: true };
+      again = true;
+      delayMs = delayMs === undefined ? event.delayMs : Math.min(delayMs, event.delayMs);
+    }
+    return { again, delayMs };
+  }
+}
+
+const DELETED = 'deleted';
+const mark = (source: number, objectKey: string, version: string) => `${source}/${objectKey}@${version}`;
+
+/** The pass the current code runs in, if any. */
+export const passes = new AsyncLocalStorage<Pass>();
