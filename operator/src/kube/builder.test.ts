@@ -30,28 +30,43 @@ function informer() {
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
+/**
+ * A controller over the test's informer whose reconcile is `write`, started. Its passes are counted, and bounded so
+ * that a controller looping on its own writes fails the test instead of hanging it.
+ */
+async function controlled(inf: Informer, workers: number, write: (passes: number) => Promise<void> | void) {
+  const passes: string[] = [];
+  const controller = new Controller(
+    {
+      name: 'test',
+      async reconcile(key) {
+        passes.push(key);
+        if (passes.length <= 5) await write(passes.length);
+      },
+    },
+    { workers, log: silentLogger, metrics: new Metrics() },
+  );
+  new Watches(controller).for(inf);
+  const abort = new AbortController();
+  const running = inf.run(abort.signal);
+  await inf.waitForSync();
+  controller.start();
+  const stop = async () => {
+    await controller.stop();
+    abort.abort();
+    await running;
+  };
+  return { passes, stop };
+}
+
 describe('one reconcile per change', () => {
   it("does not queue a key again for its own reconcile's writes, and does for anyone else's change", async () => {
     const { inf, send } = informer();
     let rv = 1;
-    const passes: string[] = [];
-    const controller = new Controller(
-      {
-        name: 'test',
-        async reconcile(key) {
-          passes.push(key);
-          if (passes.length > 5) return;
-          // The pass writes the object's status; the write's answer goes into the cache, as StatusWriter does.
-          inf.observe(version('web', String(++rv), 'Ready'));
-        },
-      },
-      { workers: 2, log: silentLogger, metrics: new Metrics() },
+    // The pass writes the object's status; the write's answer goes into the cache, as StatusWriter does.
+    const { passes, stop } = await controlled(inf, 2, () =>
+      inf.observe(version('web', String(++rv), 'Ready')),
     );
-    new Watches(controller).for(inf);
-    const abort = new AbortController();
-    const running = inf.run(abort.signal);
-    await inf.waitForSync();
-    controller.start();
     await settle();
     expect(passes).toEqual(['acme/web']);
 
@@ -64,10 +79,7 @@ describe('one reconcile per change', () => {
     send(version('web', String(++rv)));
     await settle();
     expect(passes).toEqual(['acme/web', 'acme/web']);
-
-    await controller.stop();
-    abort.abort();
-    await running;
+    await stop();
   });
 });
 
@@ -75,30 +87,15 @@ describe('events that arrive while the pass runs', () => {
   it('drops the watch event of its own write that comes before the answer, and reruns for a change by anyone else', async () => {
     const { inf, send } = informer();
     let rv = 1;
-    const passes: string[] = [];
-    const controller = new Controller(
-      {
-        name: 'test',
-        async reconcile(key) {
-          passes.push(key);
-          // Bounded, so that a controller that loops on its own writes fails the test instead of hanging it.
-          if (passes.length > 5) return;
-          const written = version('web', String(++rv), 'Ready');
-          // The watch delivers the write before its answer returns: the event reaches the handlers first.
-          send(written);
-          await settle();
-          // In the second pass someone else changes the object too.
-          if (passes.length === 2) send(version('web', String(++rv), 'Ready'));
-          inf.observe(written);
-        },
-      },
-      { workers: 1, log: silentLogger, metrics: new Metrics() },
-    );
-    new Watches(controller).for(inf);
-    const abort = new AbortController();
-    const running = inf.run(abort.signal);
-    await inf.waitForSync();
-    controller.start();
+    const { passes, stop } = await controlled(inf, 1, async (pass) => {
+      const written = version('web', String(++rv), 'Ready');
+      // The watch delivers the write before its answer returns: the event reaches the handlers first.
+      send(written);
+      await settle();
+      // In the second pass someone else changes the object too.
+      if (pass === 2) send(version('web', String(++rv), 'Ready'));
+      inf.observe(written);
+    });
     await settle();
     await settle();
     expect(passes).toEqual(['acme/web']);
@@ -107,10 +104,7 @@ describe('events that arrive while the pass runs', () => {
     send(version('web', String(++rv)));
     for (let i = 0; i < 5; i++) await settle();
     expect(passes).toEqual(['acme/web', 'acme/web', 'acme/web']);
-
-    await controller.stop();
-    abort.abort();
-    await running;
+    await stop();
   });
 });
 
