@@ -3,7 +3,7 @@ import { errorMessage, isCode } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import { span, tracingOn } from '../tracing.js';
-import { Pass, passes } from './pass.js';
+import { Pass, passes, type EventSource } from './pass.js';
 import { WorkQueue, type RateLimits } from './queue.js';
 
 /**
@@ -31,14 +31,6 @@ export interface ControllerOptions {
 
 /** Whether the caller runs inside some controller's reconcile (work only the leader does). */
 export const inReconcile = (): boolean => passes.getStore() !== undefined;
-
-/** The object a watch event is about, to tell whether a running pass wrote it (see Pass). */
-export interface EventSource {
-  informer: number;
-  objectKey: string;
-  version: string | undefined;
-  deleted: boolean;
-}
 
 export class Controller {
   readonly queue: WorkQueue;
@@ -80,7 +72,7 @@ export class Controller {
    */
   enqueueForEvent(key: string, source: EventSource, delayMs?: number): void {
     const pass = this.passes.get(key);
-    if (pass) pass.hold(source.informer, source.objectKey, source.version, source.deleted, delayMs);
+    if (pass) pass.hold(source, delayMs);
     else if (delayMs === undefined) this.enqueue(key);
     else this.enqueueAfter(key, delayMs);
   }
@@ -133,7 +125,7 @@ export class Controller {
         reconcileID: randomBytes(4).toString('hex'),
       });
       const started = performance.now();
-      const pass = new Pass(this, key);
+      const pass = new Pass();
       this.passes.set(key, pass);
       try {
         const result = await passes.run(pass, () =>

@@ -1,5 +1,20 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 
+/** The object a watch event is about, to tell whether a running pass wrote it. */
+export interface EventSource {
+  /** The informer's id: two kinds can hold objects of the same key. */
+  informer: number;
+  objectKey: string;
+  version: string | undefined;
+  deleted: boolean;
+}
+
+/**
+ * Events held beyond this many mean "run again" without looking further: a tenant who updates its object over and
+ * over during a long pass cannot grow the operator's memory, and one more pass is all that costs.
+ */
+const MAX_HELD = 1_000;
+
 /**
  * One reconcile of one key: what it wrote, and the watch events for its key that arrived while it ran.
  *
@@ -14,31 +29,24 @@ export class Pass {
   private readonly wrote = new Set<string>();
   /** The events held back: whether each is the pass's own is decided at the end, when every answer is in. */
   private readonly held: { mark: string; delayMs?: number }[] = [];
-
-  constructor(
-    readonly owner: object,
-    readonly key: string,
-  ) {}
+  private overflowed = false;
 
   /** The pass wrote this version of an object (its answer reached the cache). */
-  noteWrite(source: number, objectKey: string, version: string | undefined): void {
-    if (version) this.wrote.add(mark(source, objectKey, version));
+  noteWrite(informer: number, objectKey: string, version: string | undefined): void {
+    if (version) this.wrote.add(mark(informer, objectKey, version));
   }
 
   /** The pass deleted an object. */
-  noteDelete(source: number, objectKey: string): void {
-    this.wrote.add(mark(source, objectKey, DELETED));
+  noteDelete(informer: number, objectKey: string): void {
+    this.wrote.add(mark(informer, objectKey, DELETED));
   }
 
   /** An event that maps to this pass's key arrived while it ran. */
-  hold(
-    source: number,
-    objectKey: string,
-    version: string | undefined,
-    deleted: boolean,
-    delayMs?: number,
-  ): void {
-    this.held.push({ mark: mark(source, objectKey, deleted ? DELETED : (version ?? '')), delayMs });
+  hold(source: EventSource, delayMs?: number): void {
+    if (this.held.length >= MAX_HELD) this.overflowed = true;
+    if (this.overflowed) return;
+    const version = source.deleted ? DELETED : (source.version ?? '');
+    this.held.push({ mark: mark(source.informer, source.objectKey, version), delayMs });
   }
 
   /**
@@ -46,6 +54,7 @@ export class Pass {
    * delay those events asked for; undefined for none).
    */
   changedByOthers(): { again: boolean; delayMs?: number } {
+    if (this.overflowed) return { again: true };
     let again = false;
     let delayMs: number | undefined;
     for (const event of this.held) {
@@ -59,7 +68,7 @@ export class Pass {
 }
 
 const DELETED = 'deleted';
-const mark = (source: number, objectKey: string, version: string) => `${source}/${objectKey}@${version}`;
+const mark = (informer: number, objectKey: string, version: string) => `${informer}/${objectKey}@${version}`;
 
 /** The pass the current code runs in, if any. */
 export const passes = new AsyncLocalStorage<Pass>();
