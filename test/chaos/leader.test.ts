@@ -50,8 +50,8 @@ describe('a leader paused (SIGSTOP) until its Lease expired', () => {
       leader.replica.resume();
       const code = await leader.replica.exitWithin(15_000);
       await new Promise((r) => setTimeout(r, 500));
-      // A request it had sent before the pause may arrive after it (its connection's TLS handshake was cut in two);
-      // nothing may be started after it.
+      // A request it had handed to a connection before the pause may arrive after it, one per connection at most
+      // (see writesSince); nothing may be started after it, though its reconciles run and retry on resume.
       expect(leader.api.writesSince(resumedAt).started.map((r) => `${r.method} ${r.path}`)).toEqual([]);
       expect(leader.sql.since(resumedAt).ddl).toBe(0);
       // It noticed it lost the Lease and left, as controller-runtime's managers do.

@@ -22,9 +22,10 @@ export interface ApiRequest {
   at: number;
   method: string;
   path: string;
-  /** When its TCP connection was accepted, and whether it was that connection's first request. */
+  /** When its TCP connection was accepted. */
   connectedAt: number;
-  first: boolean;
+  /** When the request before it on the same connection arrived (undefined for the connection's first). */
+  previousAt: number | undefined;
 }
 
 const Kubeconfig = z.object({
@@ -138,16 +139,18 @@ export class ApiProxy {
   }
 
   private readonly connectedAt = new WeakMap<object, number>();
-  private readonly served = new WeakSet<object>();
+  /** When each connection's latest request arrived. */
+  private readonly lastRequestAt = new WeakMap<object, number>();
 
   private forward(req: IncomingMessage, res: ServerResponse): void {
     const path = req.url ?? '/';
     const method = req.method ?? 'GET';
     const socket = req.socket;
-    const first = !this.served.has(socket);
-    this.served.add(socket);
+    const at = performance.now();
+    const previousAt = this.lastRequestAt.get(socket);
+    this.lastRequestAt.set(socket, at);
     const connectedAt = this.connectedAt.get(socket) ?? 0;
-    this.requests.push({ at: performance.now(), method, path, connectedAt, first });
+    this.requests.push({ at, method, path, connectedAt, previousAt });
     const watch = /[?&]watch=(true|1)/.test(path);
     if (this.mode === 'down') {
       req.socket.destroy();
@@ -196,15 +199,20 @@ export class ApiProxy {
 
   /**
    * Writes (create, update, patch, delete) other than the Lease's that arrived since `sinceMs` (performance.now()),
-   * apart: `started` ones the process sent after that moment, and `inFlight` ones it had sent before, which reach
-   * the proxy only afterwards because they are the first request of a connection whose TLS handshake the pause cut
-   * in two (on an open connection, bytes written before a pause arrive during it).
+   * apart: `started` ones the process sent after that moment, and `inFlight` ones it had handed to a connection
+   * before it, which reach the proxy only afterwards. Those are at most one per connection that was open before the
+   * moment, its first request after it: a request whose TLS handshake the pause cut in two, or one Node had taken
+   * into a socket's write queue when the process stopped (the write is sent from a later turn of the event loop,
+   * after every check the operator can make). A process that decided to write after the moment cannot hide behind
+   * that: its next write on the same connection, and every write on a new one, counts as started.
    */
   writesSince(sinceMs: number): { started: ApiRequest[]; inFlight: ApiRequest[] } {
     const writes = this.requests.filter(
       (r) => r.at >= sinceMs && WRITES.has(r.method) && !r.path.includes('/leases'),
     );
-    const inFlight = writes.filter((r) => r.first && r.connectedAt < sinceMs);
+    const inFlight = writes.filter(
+      (r) => r.connectedAt < sinceMs && (r.previousAt === undefined || r.previousAt < sinceMs),
+    );
     return { started: writes.filter((r) => !inFlight.includes(r)), inFlight };
   }
 
