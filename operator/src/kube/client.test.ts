@@ -1,14 +1,21 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KubeClient } from './client.js';
 
 let server: http.Server;
 const received: string[] = [];
+/** Answers to /slow, held until the test lets them go. */
+const held: (() => void)[] = [];
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     received.push(`${req.method} ${req.url}`);
+    if (req.url === '/slow') {
+      held.push(() => res.end('{}'));
+      return;
+    }
     res.setHeader('Content-Type', 'application/json');
     res.end('{}');
   });
@@ -19,12 +26,12 @@ afterAll(async () => {
   await new Promise((r) => server.close(r));
 });
 
-async function client(): Promise<KubeClient> {
+async function client(maxSockets?: number): Promise<KubeClient> {
   const { port } = server.address() as AddressInfo;
-  return KubeClient.fromCredentials({
-    server: new URL(`http://127.0.0.1:${port}`),
-    refresh: async () => ({ tls: {}, headers: {} }),
-  });
+  return KubeClient.fromCredentials(
+    { server: new URL(`http://127.0.0.1:${port}`), refresh: async () => ({ tls: {}, headers: {} }) },
+    { maxSockets },
+  );
 }
 
 describe('the write fence', () => {
@@ -51,6 +58,26 @@ describe('the write fence', () => {
     await kube.request({ method: 'POST', path: '/a', body: {} });
     await kube.request({ method: 'PUT', path: '/b', body: {} });
     expect(received).toEqual(['POST /a', 'PUT /b']);
+    kube.close();
+  });
+
+  it('is checked again in the context the write started in, even when another request hands it its socket', async () => {
+    // The operator's fence holds only for writes made inside a reconcile (an AsyncLocalStorage). A write that waits
+    // for a free socket gets it when another request ends, and the socket's event runs in that request's context.
+    const kube = await client(1);
+    const reconcile = new AsyncLocalStorage<true>();
+    let lapsed = false;
+    kube.fenceWrites(() => (lapsed && reconcile.getStore() ? 'the leader Lease lapsed' : undefined));
+    received.length = 0;
+    const slow = kube.request({ method: 'GET', path: '/slow' });
+    await vi.waitFor(() => expect(held).toHaveLength(1));
+    const write = reconcile.run(true, () => kube.request({ method: 'POST', path: '/w', body: {} }));
+    // Allowed when it started; the Lease lapses while it waits for the socket (a pause, say).
+    lapsed = true;
+    held.shift()?.();
+    await slow;
+    await expect(write).rejects.toThrow(/POST \/w not sent: the leader Lease lapsed/);
+    expect(received).toEqual(['GET /slow']);
     kube.close();
   });
 });
