@@ -94,53 +94,65 @@ export class WorkspaceReconciler implements Reconciler {
       throw terminal(`Workspace ${key}: ${message}`);
     }
 
-    // Status on first sight and the finalizer, together: one round trip of latency, not two. Nothing is
+    // The finalizer goes on together with the pass's first status write: one round trip of latency, not two.
+    // Every way on from here writes a status before anything is provisioned (the first sight of a workspace always
+    // places it), so a new workspace's first status is its placement, not a "Provisioning" of its own. Nothing is
     // provisioned for a workspace that went away before its finalizer held it: that would be left behind.
-    const firstSight: Promise<boolean>[] = [];
-    if (!obj.metadata.finalizers?.includes(FINALIZER)) firstSight.push(addFinalizer(this.ctx, obj));
-    if (!obj.status) {
-      const provisioning = progressingConditions(
-        Reason.Provisioning,
-        'Provisioning the namespace, database and credentials',
-      );
-      firstSight.push(this.write(obj, { phase: 'Provisioning' }, provisioning).then(() => true));
-    }
-    if ((await Promise.all(firstSight)).includes(false)) return;
+    const finalizing = obj.metadata.finalizers?.includes(FINALIZER) ? true : addFinalizer(this.ctx, obj);
+    // Every way below awaits it; one that throws before it does leaves its failure to the retry, not to the process.
+    if (finalizing !== true) finalizing.catch(() => undefined);
+    const withFinalizer = async <T>(write: Promise<T>): Promise<T | undefined> => {
+      const [held, written] = await Promise.all([finalizing, write]);
+      return held ? written : undefined;
+    };
 
     const accountObj = this.ctx.caches.accounts.get(account);
     if (!accountObj?.spec) {
       // GitOps may apply a workspace before its account: wait for the account, which brings this one back.
       const message = `Waiting for Account ${account}, the owner of namespace ${account}`;
-      await this.write(
-        obj,
-        { ...status, phase: 'Provisioning' },
-        progressingConditions(Reason.AccountNotReady, message),
+      await withFinalizer(
+        this.write(
+          obj,
+          { ...status, phase: 'Provisioning' },
+          progressingConditions(Reason.AccountNotReady, message),
+        ),
       );
       return;
     }
-    if (await this.waitsForPlan(obj, accountObj, names)) return;
+    const waiting = this.waitForPlan(obj, accountObj, names);
+    if (waiting) {
+      await withFinalizer(waiting);
+      return;
+    }
     const choice = serverFor(this.ctx, obj, accountObj, names);
     if (!choice.ok) {
-      await this.write(obj, { ...status, phase: 'Provisioning' }, [
-        part(DatabaseReady, false, choice.reason, choice.message),
-        ...progressingConditions(choice.reason, choice.message),
-      ]);
+      await withFinalizer(
+        this.write(obj, { ...status, phase: 'Provisioning' }, [
+          part(DatabaseReady, false, choice.reason, choice.message),
+          ...progressingConditions(choice.reason, choice.message),
+        ]),
+      );
       // A server that is not open yet may open without its DatabaseServer changing (its status already says
       // Ready), so no event would bring this workspace back: look again. A full server changes when it has room.
       return choice.reason === 'DatabaseServerNotOpen' ? { requeueAfterMs: NOT_OPEN_RETRY_MS } : undefined;
     }
-    let placed = obj;
+    let placed: WorkspaceObject | undefined = obj;
     if (choice.placed) {
-      // Recorded before anything is provisioned on it: the choice never changes by itself.
-      const server = choice.server.name;
-      const message = `Placed on DatabaseServer ${server}`;
+      // Recorded before anything is provisioned on it: the choice never changes by itself. The Provisioned Event
+      // names the server; an Event of its own here would be one more write per workspace saying the same.
+      const message = `Placed on DatabaseServer ${choice.server.name}`;
+      const recorded = {
+        ...status,
+        phase: status.phase ?? 'Provisioning',
+        databaseServer: choice.server.name,
+      };
       placed = (
-        await this.status.write(obj, { ...status, databaseServer: server }, [
-          ...progressingConditions(Reason.Provisioning, message),
-        ])
-      ).object;
-      if (obj.status?.database === undefined) this.ctx.events.emit(obj, 'Normal', 'Placed', 'Place', message);
-    }
+        await withFinalizer(
+          this.status.write(obj, recorded, progressingConditions(Reason.Provisioning, message)),
+        )
+      )?.object;
+    } else if (!(await finalizing)) placed = undefined;
+    if (!placed) return;
     const target = moveTarget(this.ctx, placed, choice.server, accountObj);
     if (placed.status?.move || (target && 'to' in target)) {
       return this.mover.run(
@@ -155,13 +167,20 @@ export class WorkspaceReconciler implements Reconciler {
     await this.provision(placed, accountObj, place, names, choice.server, log);
   }
 
-  /** Only a workspace not provisioned yet waits for room: a plan lowered later never takes one away. */
-  private async waitsForPlan(obj: WorkspaceObject, account: AccountObject, names: TenantNames) {
+  /**
+   * Only a workspace not provisioned yet waits for room: a plan lowered later never takes one away. The status
+   * write that says it waits, or undefined when it does not.
+   */
+  private waitForPlan(
+    obj: WorkspaceObject,
+    account: AccountObject,
+    names: TenantNames,
+  ): Promise<void> | undefined {
     const status = obj.status ?? {};
     const provisioned = status.database !== undefined || this.ctx.servers.has(names);
     const plan = resolvePlan(account.spec ?? {}, this.ctx.config.plans);
     const siblings = this.ctx.caches.workspaces.inNamespace(account.metadata.name);
-    if (provisioned || !beyondPlanLimit(obj, siblings, plan.workspaceLimit)) return false;
+    if (provisioned || !beyondPlanLimit(obj, siblings, plan.workspaceLimit)) return undefined;
     const limit = plan.workspaceLimit;
     const before = `${limit === 1 ? '1 was' : `${limit} were`} created before this one`;
     const message =
@@ -173,12 +192,12 @@ export class WorkspaceReconciler implements Reconciler {
     const notProvisioned = PARTS.map((type) =>
       part(type, false, Reason.OverPlanLimit, 'Not provisioned: waiting for a place in the plan'),
     );
-    await this.write(obj, { ...status, phase: 'Failed' }, [
+    return this.write(obj, { ...status, phase: 'Failed' }, [
       ...notProvisioned,
       ...stalledConditions(Reason.OverPlanLimit, message),
-    ]);
-    if (!waiting) this.ctx.events.emit(obj, 'Warning', Reason.OverPlanLimit, 'Provision', message);
-    return true;
+    ]).then(() => {
+      if (!waiting) this.ctx.events.emit(obj, 'Warning', Reason.OverPlanLimit, 'Provision', message);
+    });
   }
 
   private async provision(
@@ -250,7 +269,7 @@ export class WorkspaceReconciler implements Reconciler {
       ...readyConditions(Reason.Provisioned, `Namespace ${namespace}, schema ${names.schema}`),
     ]);
     if (!isTrue(status.conditions, Ready)) {
-      const note = `Namespace ${namespace} and schema ${names.schema} are ready`;
+      const note = `Namespace ${namespace} and schema ${names.schema} on DatabaseServer ${server.name} are ready`;
       this.ctx.events.emit(obj, 'Normal', Reason.Provisioned, 'Provision', note);
     }
     log.debug({ namespace, schema: names.schema }, 'workspace reconciled');
