@@ -5,6 +5,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
 import type { TenantNames } from './names.js';
 import { scramVerifier } from './scram.js';
+import { READY_CREATORS_SQL, asCreator, creatorNames, setUpCreator } from './creators.js';
 import { span, tracingOn } from '../tracing.js';
 import {
   CONNECTION_FACTS_SQL,
@@ -161,6 +162,8 @@ const roleSetting = (role: string, name: string, ms: number) =>
 export class Database {
   private readonly pool: pg.Pool;
   private canSilenceLog = false;
+  /** The roles tenant roles are created through (creators.ts); none on 15, for a superuser, or when not set up. */
+  private creators: readonly string[] = [];
   private leadership: Leadership | undefined;
   private epoch: Promise<number> | undefined;
   private answered: boolean | undefined;
@@ -391,6 +394,7 @@ export class Database {
   async bootstrap(): Promise<void> {
     const { tenantGroup, databaseName } = this.opts;
     await this.createLockTable();
+    let creators: string[] = [];
     const refusal = await this.transaction('bootstrap', false, async (c) => {
       await this.run(c, 'bootstrap', lockRow(BOOTSTRAP_KEY));
       await this.run(
@@ -408,8 +412,10 @@ export class Database {
          REVOKE ALL ON SCHEMA ${ident(OPERATOR_SCHEMA)} FROM PUBLIC`,
       );
       await this.revokeLeftoverMemberships(c);
+      creators = await this.setUpCreators(c);
       return this.closeOtherDatabases(c);
     });
+    this.creators = creators;
     // Thrown once the transaction committed, so that what it could close stays closed.
     if (refusal !== undefined) throw new OperatorError('Config', refusal);
     const caps = await this.run(
@@ -480,7 +486,7 @@ export class Database {
    * Before issue 12 the operator's role kept a membership in every tenant role it provisioned, which made every
    * later provisioning slower (see borrowMembership); those memberships are revoked here, in statements of a few
    * hundred roles. Idempotent, and one query when there is nothing to revoke. On 16 and newer only the grants the
-   * operator made itself go, never the ADMIN grant PostgreSQL gives the creator of a role.
+   * operator made itself go, never the ADMIN grant PostgreSQL gives the creator of a role, and never the creators.
    */
   private async revokeLeftoverMemberships(c: pg.PoolClient): Promise<void> {
     const { rows } = await this.run(
@@ -492,8 +498,9 @@ export class Database {
         WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = current_user)
           AND (m.grantor = m.member OR current_setting('server_version_num')::int < 160000)
           AND m.roleid IN (SELECT g.member FROM pg_catalog.pg_auth_members g
-                             JOIN pg_catalog.pg_roles r ON r.oid = g.roleid WHERE r.rolname = $1)`,
-      [this.opts.tenantGroup],
+                             JOIN pg_catalog.pg_roles r ON r.oid = g.roleid WHERE r.rolname = $1)
+          AND t.rolname <> ALL($2)`,
+      [this.opts.tenantGroup, creatorNames(this.opts.tenantGroup)],
     );
     const roles = (rows as { name: string }[]).map((r) => ident(r.name));
     for (let i = 0; i < roles.length; i += 500) {
@@ -505,6 +512,59 @@ export class Database {
         "revoked the operator role's leftover memberships in tenant roles",
       );
     }
+  }
+
+  /**
+   * On 16 and newer, for an operator that is not superuser: the creator roles tenant roles are made through
+   * (creators.ts), set up where a part is missing, so that a start with all of them ready sends no DDL. None when
+   * the operator may not grant CREATE on the database (it does not own it) or the tenant group (it did not create
+   * it): then it creates tenant roles itself and its tenant DDL slows as tenants accumulate, which it says.
+   */
+  private async setUpCreators(c: pg.PoolClient): Promise<string[]> {
+    const { tenantGroup, databaseName, log } = this.opts;
+    const { rows } = await this.run(
+      c,
+      'bootstrap',
+      `SELECT current_setting('server_version_num')::int >= 160000 AND NOT r.rolsuper AS wanted,
+              pg_catalog.has_database_privilege($1, 'CREATE WITH GRANT OPTION')
+                AND pg_catalog.pg_has_role($2, 'MEMBER WITH ADMIN OPTION') AS able
+         FROM pg_catalog.pg_roles r WHERE r.rolname = current_user`,
+      [databaseName, tenantGroup],
+    );
+    const { wanted, able } = rows[0] as { wanted: boolean; able: boolean };
+    if (!wanted) return [];
+    if (!able) {
+      log.warn(
+        { database: databaseName },
+        'the operator role may not grant CREATE on the database (it does not own it) or membership in the tenant group (another role created it): tenant roles are created by the operator role itself, and on PostgreSQL 16 and newer its tenant DDL slows as tenants accumulate',
+      );
+      return [];
+    }
+    const names = creatorNames(tenantGroup);
+    const ready = new Set(
+      (
+        (
+          await this.run(c, 'bootstrap', READY_CREATORS_SQL, [
+            names,
+            tenantGroup,
+            databaseName,
+            OPERATOR_SCHEMA,
+          ])
+        ).rows as {
+          name: string;
+        }[]
+      ).map((r) => r.name),
+    );
+    const missing = names.filter((n) => !ready.has(n));
+    if (missing.length > 0) {
+      await this.run(
+        c,
+        'bootstrap',
+        missing.map((n) => setUpCreator(n, tenantGroup, databaseName, OPERATOR_SCHEMA)).join(';\n'),
+      );
+      log.info({ creators: missing.length }, 'set up the roles tenant roles are created through');
+    }
+    return names;
   }
 
   /**
@@ -553,6 +613,21 @@ export class Database {
   }
 
   /**
+   * PL/pgSQL statements on the tenant's role, run as its creator when that creator holds the role's ADMIN grant or,
+   * `creating`, when the role does not exist yet (creators.ts).
+   */
+  private asCreator(names: TenantNames, body: string, creating = false): string {
+    return asCreator(this.creators, OPERATOR_SCHEMA, names.role, creating, body);
+  }
+
+  /** One statement on an existing tenant role, as its creator when it has one (see asCreator). */
+  private statementAsCreator(names: TenantNames, statement: string): string {
+    return this.creators.length === 0
+      ? statement
+      : `DO $wsop$ BEGIN ${this.asCreator(names, `${statement};`)} END $wsop$`;
+  }
+
+  /**
    * Creates the tenant's role (a LOGIN member of the tenant group) and its schema, or, when they exist, sets the
    * role's password. Either way the role's limits are set to the configured ones. Idempotent and safe to run
    * twice at once. Never drops anything.
@@ -565,22 +640,29 @@ export class Database {
       await this.run(
         c,
         'provision',
-        `DO $wsop$ BEGIN
+        `DO $wsop$ DECLARE existed boolean; BEGIN
            ${lockRow(tenantKey(names))};
-           IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(names.role)}) THEN
-             CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
-               CONNECTION LIMIT ${limit} PASSWORD ${literal(verifier)} IN ROLE ${ident(tenantGroup)};
-             ALTER ROLE ${role} SET search_path = ${ident(names.schema)};
-           ELSE
-             ALTER ROLE ${role} LOGIN CONNECTION LIMIT ${limit} PASSWORD ${literal(verifier)};
-           END IF;
-           ${roleSetting(role, 'statement_timeout', this.opts.tenantStatementTimeoutMs)};
-           ${roleSetting(role, 'idle_in_transaction_session_timeout', this.opts.tenantIdleInTransactionTimeoutMs)};
-           IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = ${literal(names.schema)}) THEN
-             ${borrowMembership(role)};
-             CREATE SCHEMA ${ident(names.schema)} AUTHORIZATION ${role};
-             REVOKE ${role} FROM CURRENT_USER;
-           ELSIF EXISTS (${foreignOwned(names)}) THEN
+           existed := EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = ${literal(names.schema)});
+           ${this.asCreator(
+             names,
+             `IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${literal(names.role)}) THEN
+                CREATE ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
+                  CONNECTION LIMIT ${limit} PASSWORD ${literal(verifier)} IN ROLE ${ident(tenantGroup)};
+                ALTER ROLE ${role} SET search_path = ${ident(names.schema)};
+              ELSE
+                ALTER ROLE ${role} LOGIN CONNECTION LIMIT ${limit} PASSWORD ${literal(verifier)};
+              END IF;
+              ${roleSetting(role, 'statement_timeout', this.opts.tenantStatementTimeoutMs)};
+              ${roleSetting(role, 'idle_in_transaction_session_timeout', this.opts.tenantIdleInTransactionTimeoutMs)};
+              IF NOT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = ${literal(names.schema)}) THEN
+                ${borrowMembership(role)};
+                CREATE SCHEMA ${ident(names.schema)} AUTHORIZATION ${role};
+                REVOKE ${role} FROM CURRENT_USER;
+              END IF;`,
+             true,
+           )}
+           -- What a restore left is the operator's own, so the operator gives it away (its owner alone may).
+           IF existed AND EXISTS (${foreignOwned(names)}) THEN
              ${borrowMembership(role)};
              ${giveBack(names)};
              REVOKE ${role} FROM CURRENT_USER;
@@ -609,10 +691,13 @@ export class Database {
         `DO $wsop$ BEGIN
            ${lockRow(tenantKey(names))};
            IF ${exists} THEN
-             ${borrowMembership(role)};
-             ${terminate};
-             ALTER ROLE ${role} NOLOGIN;
-             REVOKE ${role} FROM CURRENT_USER;
+             ${this.asCreator(
+               names,
+               `${borrowMembership(role)};
+                ${terminate};
+                ALTER ROLE ${role} NOLOGIN;
+                REVOKE ${role} FROM CURRENT_USER;`,
+             )}
            END IF;
          END $wsop$`,
       );
@@ -624,11 +709,14 @@ export class Database {
         `DO $wsop$ BEGIN
            ${lockRow(tenantKey(names))};
            IF ${exists} THEN
-             ${borrowMembership(role)};
-             ${terminate};
-             DROP SCHEMA IF EXISTS ${ident(names.schema)} CASCADE;
-             DROP OWNED BY ${role};
-             DROP ROLE ${role};
+             ${this.asCreator(
+               names,
+               `${borrowMembership(role)};
+                ${terminate};
+                DROP SCHEMA IF EXISTS ${ident(names.schema)} CASCADE;
+                DROP OWNED BY ${role};
+                DROP ROLE ${role};`,
+             )}
            ELSE
              DROP SCHEMA IF EXISTS ${ident(names.schema)} CASCADE;
            END IF;
@@ -647,18 +735,21 @@ export class Database {
     // NOLOGIN commits first: a session ended while it was still uncommitted could log in again at once.
     await this.transaction('provision', false, async (c) => {
       await this.run(c, 'provision', lockRow(tenantKey(names)));
-      await this.run(c, 'provision', `ALTER ROLE ${role} NOLOGIN`);
+      await this.run(c, 'provision', this.statementAsCreator(names, `ALTER ROLE ${role} NOLOGIN`));
     });
     await this.transaction('provision', false, async (c) => {
       await this.run(
         c,
         'provision',
         `DO $wsop$ BEGIN
-           ${borrowMembership(role)};
-           PERFORM pg_catalog.pg_terminate_backend(pid, ${this.opts.lockTimeoutMs})
-              FROM pg_catalog.pg_stat_activity
-             WHERE usename = ${literal(names.role)} AND pid <> pg_catalog.pg_backend_pid();
-           REVOKE ${role} FROM CURRENT_USER;
+           ${this.asCreator(
+             names,
+             `${borrowMembership(role)};
+              PERFORM pg_catalog.pg_terminate_backend(pid, ${this.opts.lockTimeoutMs})
+                 FROM pg_catalog.pg_stat_activity
+                WHERE usename = ${literal(names.role)} AND pid <> pg_catalog.pg_backend_pid();
+              REVOKE ${role} FROM CURRENT_USER;`,
+           )}
          END $wsop$`,
       );
     });
@@ -667,7 +758,7 @@ export class Database {
   async resumeTenant(names: TenantNames): Promise<void> {
     await this.transaction('provision', false, async (c) => {
       await this.run(c, 'provision', lockRow(tenantKey(names)));
-      await this.run(c, 'provision', `ALTER ROLE ${ident(names.role)} LOGIN`);
+      await this.run(c, 'provision', this.statementAsCreator(names, `ALTER ROLE ${ident(names.role)} LOGIN`));
     });
   }
 
@@ -678,15 +769,32 @@ export class Database {
   async lendTenant(names: TenantNames, lend: boolean): Promise<void> {
     const role = ident(names.role);
     await this.transaction('provision', false, async (c) => {
-      await this.run(c, 'provision', lend ? borrowMembership(role) : `REVOKE ${role} FROM CURRENT_USER`);
+      // To the operator's login role (SESSION_USER), which pg_dump and pg_restore connect as.
+      const statement = lend ? `GRANT ${role} TO SESSION_USER` : `REVOKE ${role} FROM SESSION_USER`;
+      await this.run(c, 'provision', this.statementAsCreator(names, statement));
     });
   }
 
-  /** Rows per table of the tenant's schema, read as the tenant: what a move checks on both sides. */
+  /**
+   * Rows per table of the tenant's schema, read as the tenant: what a move checks on both sides. The session's
+   * role is made a member of the tenant's for the read (SET ROLE asks whether the session's user may become it),
+   * unless a lend (lendTenant) already made it one, and stops being one after.
+   */
   async tableRows(names: TenantNames): Promise<Map<string, number>> {
+    const role = ident(names.role);
     return this.transaction('query', false, async (c) => {
-      await this.run(c, 'query', borrowMembership(ident(names.role)));
-      await this.run(c, 'query', `SET LOCAL ROLE ${ident(names.role)}`);
+      const { rows } = await this.run(
+        c,
+        'query',
+        `SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m
+                         WHERE m.roleid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)
+                           AND m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user)
+                           AND m.set_option) AS lent`,
+        [names.role],
+      );
+      const lent = (rows[0] as { lent: boolean } | undefined)?.lent === true;
+      if (!lent) await this.run(c, 'query', this.statementAsCreator(names, `GRANT ${role} TO SESSION_USER`));
+      await this.run(c, 'query', `SET LOCAL ROLE ${role}`);
       const result = await this.run(
         c,
         'query',
@@ -696,6 +804,9 @@ export class Database {
           WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')`,
         [names.schema],
       );
+      await this.run(c, 'query', 'RESET ROLE');
+      if (!lent)
+        await this.run(c, 'query', this.statementAsCreator(names, `REVOKE ${role} FROM SESSION_USER`));
       return new Map((result.rows as { name: string; n: string }[]).map((r) => [r.name, Number(r.n)]));
     });
   }

@@ -62,6 +62,7 @@ export interface ConnectionFacts {
   operatorReserved: boolean;
   /** May grant pg_use_reserved_connections to itself (it holds it WITH ADMIN OPTION, or is superuser). */
   operatorMayReserve: boolean;
+  /** Members of the tenant group but the creators of tenant roles (creators.ts), which never log in. */
   tenants: number;
 }
 
@@ -76,7 +77,9 @@ export const CONNECTION_FACTS_SQL = `
          EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.rolname = 'pg_use_reserved_connections'
                    AND pg_catalog.pg_has_role(r.oid, 'MEMBER WITH ADMIN OPTION')) AS "operatorMayReserve",
          (SELECT count(*)::int FROM pg_catalog.pg_auth_members m
-            JOIN pg_catalog.pg_roles g ON g.oid = m.roleid WHERE g.rolname = $1) AS tenants`;
+            JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+            JOIN pg_catalog.pg_roles t ON t.oid = m.member
+           WHERE g.rolname = $1 AND NOT t.rolcreaterole) AS tenants`;
 
 export interface ConnectionSizing {
   /** Connections left for tenants once the reserved slots and the operator's pools are taken. */
