@@ -789,7 +789,7 @@ export class Database {
         `SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m
                          WHERE m.roleid = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)
                            AND m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = session_user)
-                           AND m.set_option) AS lent`,
+                           AND NOT m.admin_option) AS lent`,
         [names.role],
       );
       const lent = (rows[0] as { lent: boolean } | undefined)?.lent === true;
