@@ -34,6 +34,7 @@ import {
   operatorLogTail,
   type OperatorProcess,
 } from './operator-process.js';
+import { apiServerMetrics } from './apiserver.js';
 import { restartLines, restartPhase, type RestartFigures } from './restart.js';
 import { startPlatform, type BenchPlatform } from './platform.js';
 import { difference, gauge, parseExposition, total, type Sample } from './prometheus.js';
@@ -111,7 +112,20 @@ async function settle(op: OperatorProcess): Promise<Sample[]> {
   return last;
 }
 
-async function floorPhase(p: BenchPlatform, api: Api, floorMetrics: Metrics): Promise<BenchFigures['floor']> {
+/** The API server's metrics over one phase, when the benchmark started the platform (it may read them then). */
+async function serverCounts(
+  scrape: (() => Promise<Sample[]>) | undefined,
+): Promise<() => Promise<Sample[] | undefined>> {
+  const before = await scrape?.();
+  return async () => (scrape && before ? difference(before, await scrape()) : undefined);
+}
+
+async function floorPhase(
+  p: BenchPlatform,
+  api: Api,
+  floorMetrics: Metrics,
+  apiServer: (() => Promise<Sample[]>) | undefined,
+): Promise<BenchFigures['floor']> {
   const labels = { [RUN_LABEL]: `${RUN}-floor` };
   const accounts = await prepareFloorAccounts(
     api,
@@ -130,14 +144,22 @@ async function floorPhase(p: BenchPlatform, api: Api, floorMetrics: Metrics): Pr
     await db.ping();
     progress(`floor: ${N} workspaces, plain script, ${WORKERS} at a time (creating client: ${C})`);
     const before = parseExposition(await floorMetrics.registry.metrics());
+    // The floor is timed by the same watch as the operator, which costs the API server the same to serve.
+    const tracker = new ReadinessTracker(api, Resources.Workspace, `${RUN_LABEL}=${RUN}-floor`, silentLogger);
+    trackers.push(tracker);
+    await tracker.start();
+    const workspaces = spread(
+      accounts.map((a) => a.name),
+      N,
+    );
+    const cpuBefore = cpuReading(p, undefined);
+    const serverDuring = await serverCounts(apiServer);
+    const started = performance.now();
     const result = await runFloor({
       api,
       db,
       accounts,
-      workspaces: spread(
-        accounts.map((a) => a.name),
-        N,
-      ),
+      workspaces,
       labels,
       createConcurrency: C,
       workers: WORKERS,
@@ -145,10 +167,24 @@ async function floorPhase(p: BenchPlatform, api: Api, floorMetrics: Metrics): Pr
       staffClusterRole: DEFAULTS.rbac.staffClusterRole,
       workspaceBounds: DEFAULTS.workspaces,
     });
+    const keys = workspaces.map(([a, s]) => `${a}/${s}`);
+    const missing = await tracker.waitFor(keys, 30_000);
+    if (missing.length > 0) throw new Error(`floor: ${missing.length} workspaces never seen Ready`);
+    const totalMs = Math.max(...keys.map((k) => tracker.readyAt.get(k) ?? 0)) - started;
+    const cpuAfter = cpuReading(p, undefined);
+    const server = await serverDuring();
+    await tracker.stop();
+    trackers.splice(trackers.indexOf(tracker), 1);
     await delay(1_000); // the Events it did not wait for
     const after = parseExposition(await floorMetrics.registry.metrics());
-    progress(`floor: done in ${(result.totalMs / 1000).toFixed(2)} s`);
-    return { ...result, counts: difference(before, after) };
+    progress(`floor: done in ${(totalMs / 1000).toFixed(2)} s`);
+    return {
+      ...result,
+      totalMs,
+      counts: difference(before, after),
+      cpu: { before: cpuBefore, after: cpuAfter },
+      apiServer: server,
+    };
   } finally {
     await db.close();
   }
@@ -168,7 +204,8 @@ async function main(): Promise<void> {
     metadata: { name: systemNamespace, labels: { [RUN_LABEL]: RUN } },
   });
 
-  const floor = args['skip-floor'] ? undefined : await floorPhase(platform, api, floorMetrics);
+  const apiServer = platform.local ? apiServerMetrics(platform.kubeconfig) : undefined;
+  const floor = args['skip-floor'] ? undefined : await floorPhase(platform, api, floorMetrics, apiServer);
 
   progress(`starting the operator: node ${[...NODE_ARGS, 'dist/main.js'].join(' ')}`);
   const selector = `${RUN_LABEL}=${RUN}`;
@@ -211,6 +248,7 @@ async function main(): Promise<void> {
   const rssBefore = op.memory().current;
   const metricsBefore = await settle(op);
   const cpuBefore = cpuReading(platform, op);
+  const serverDuring = await serverCounts(apiServer);
   const createdAt = new Map<string, number>();
   const createLatencies: number[] = [];
   const list = spread(accountNames, N);
@@ -248,6 +286,7 @@ async function main(): Promise<void> {
     ...keys.map((k) => workspaceTracker.readyAt.get(k) ?? Number.NaN).filter(Number.isFinite),
   );
   const cpuAfter = cpuReading(platform, op);
+  const serverCountsBurst = await serverDuring();
   if (missing.length > 0)
     progress(`${missing.length} workspaces not Ready in time, e.g. ${missing.slice(0, 3).join(', ')}`);
   else progress(`all ${N} workspaces Ready after ${((lastReady - started) / 1000).toFixed(2)} s`);
@@ -294,10 +333,11 @@ async function main(): Promise<void> {
     counts: difference(metricsBefore, metricsAfter),
     final: finalMetrics,
     cpu: { before: cpuBefore, after: cpuAfter },
-    memory: { peak: memory.peak, before: rssBefore, after: rssAfter },
+    memory: { peak: memory.peak, before: rssBefore, after: rssAfter, afterIdle: memory.current },
     peakDepth,
     idle,
     floor,
+    apiServer: serverCountsBurst,
     operatorExit: code,
   });
   if (restart) process.stdout.write(`${restartLines(restart, N).join('\n')}\n`);
