@@ -11,7 +11,7 @@ import { DatabaseServerSpec, DatabaseServerStatus } from './api/v1alpha1/databas
 import { MOUNTED_SECRET_PREFIX, contentDigest } from './domain/connections.js';
 import { ClaimData } from './domain/claims.js';
 import { Informer, type CachedObject, type InformerOptions } from './kube/informer.js';
-import { cachedStrings } from './kube/intern.js';
+import { cachedStrings, cachedValues } from './kube/intern.js';
 import { typedChild, typedKind, type Typed } from './kube/typed.js';
 import { MANAGED_SELECTOR } from './kube/ownership.js';
 import { Resources, type ResourceType } from './kube/resources.js';
@@ -92,17 +92,23 @@ function childMetadata(kind: string | undefined, meta: CachedObject['metadata'])
   if ((kind === 'Namespace' || kind === 'RoleBinding') && meta.uid !== undefined) out.uid = meta.uid;
   if (meta.deletionTimestamp !== undefined) out.deletionTimestamp = meta.deletionTimestamp;
   const labels = pick(meta.labels, (k) => KEPT_LABELS.has(k));
-  if (labels) out.labels = cachedStrings.compact(labels);
+  if (labels) out.labels = cachedValues.share(labels);
   const annotations = pick(meta.annotations, (k) => KEPT_ANNOTATIONS.has(k));
-  if (annotations) out.annotations = cachedStrings.compact(annotations);
+  if (annotations) out.annotations = cachedValues.share(annotations);
   if (kind === 'Namespace' && meta.ownerReferences !== undefined) out.ownerReferences = meta.ownerReferences;
   return out;
 }
 
-/** Only what is defined, with the metadata's pooled strings; uids and versions are each object's own. */
+/**
+ * Only what is defined, with the metadata's pooled strings and its labels, annotations and finalizers shared with
+ * every object that has the same; uids and versions are each object's own.
+ */
 function compactMetadata(meta: CachedObject['metadata']): CachedObject['metadata'] {
-  const { uid, resourceVersion, ...rest } = meta;
+  const { uid, resourceVersion, labels, annotations, finalizers, ...rest } = meta;
   const out = cachedStrings.compact(rest);
+  if (labels !== undefined) out.labels = cachedValues.share(labels);
+  if (annotations !== undefined) out.annotations = cachedValues.share(annotations);
+  if (finalizers !== undefined) out.finalizers = cachedValues.share(finalizers);
   if (uid !== undefined) out.uid = uid;
   if (resourceVersion !== undefined) out.resourceVersion = resourceVersion;
   return out;
@@ -119,16 +125,16 @@ export function trimObject(obj: CachedObject): CachedObject {
 
 /**
  * What is kept of a child: for a Secret only the credentials entries, each of bounded size; any other Secret (the
- * webhook's certificate, read from the API when it changes) keeps no data at all.
+ * webhook's certificate, read from the API when it changes) keeps no data at all. The fields of any other kind
+ * (a quota's limits, a policy's rules, a binding's subjects) are mostly alike from one workspace to the next, and
+ * each distinct value is held once (see ValuePool).
  */
 export function trimChild(obj: CachedObject): CachedObject {
   if (obj.kind === 'Secret') return trimSecret(obj, isOperatorChild(obj));
   const { metadata, apiVersion: _apiVersion, kind: _kind, ...rest } = obj;
-  return {
-    kind: obj.kind,
-    metadata: childMetadata(obj.kind, metadata),
-    ...cachedStrings.compact(rest),
-  };
+  const out: CachedObject = { kind: obj.kind, metadata: childMetadata(obj.kind, metadata) };
+  for (const [k, v] of Object.entries(rest)) if (v !== undefined) out[k] = cachedValues.share(v);
+  return out;
 }
 
 /**
@@ -234,8 +240,10 @@ const parseWorkspace = typedKind(WorkspaceSpec, WorkspaceStatus);
 const parseInvitation = typedKind(ClientInvitationSpec, ClientInvitationStatus);
 const parseConnection = typedKind(ConnectionSpec, ConnectionStatus);
 const parseDatabaseServer = typedKind(DatabaseServerSpec, DatabaseServerStatus);
-const parseCredentials = typedChild(z.object({ contentDigest: z.string() }));
-const parseSecret = typedChild(z.object({ data: lenient(Strings), contentDigest: lenient(z.string()) }));
+const parseCredentials = typedChild(z.object({ contentDigest: z.string() }), { shared: false });
+const parseSecret = typedChild(z.object({ data: lenient(Strings), contentDigest: lenient(z.string()) }), {
+  shared: false,
+});
 const parseQuota = typedChild(
   z.object({
     spec: lenient(z.looseObject({ hard: lenient(z.record(z.string(), z.unknown())) })),
@@ -248,7 +256,7 @@ const parseLimitRange = typedChild(
 const parseRoleBinding = typedChild(
   z.object({ roleRef: lenient(z.looseObject({ kind: z.string(), name: z.string() })) }),
 );
-const parseClaim = typedChild(z.object({ data: lenient(ClaimData) }));
+const parseClaim = typedChild(z.object({ data: lenient(ClaimData) }), { shared: false });
 
 export type SecretObject = ReturnType<typeof parseSecret>;
 export type ClaimObject = ReturnType<typeof parseClaim>;

@@ -43,5 +43,48 @@ export class StringPool {
   }
 }
 
-/** The pool the operator's caches share. */
+/**
+ * One frozen copy of each small JSON value that many cached objects hold alike: the label set all children of one
+ * workspace carry, a quota's limits, a LimitRange's defaults, a NetworkPolicy's rules, the subjects of every
+ * workspace binding of one account. Keyed by the value's JSON, so only values of at most `maxJson` characters are
+ * shared; bounded like the string pool (a full pool starts again empty). Frozen, because every holder sees the one
+ * copy: code that would change a cached value in place throws instead of changing another object's.
+ */
+export class ValuePool {
+  private readonly values = new Map<string, unknown>();
+
+  constructor(
+    private readonly strings: StringPool,
+    private readonly maxEntries = 16_384,
+    private readonly maxJson = 2_048,
+  ) {}
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  /** The shared copy of `value`, or for a value too large to share, a compact copy of its own. */
+  share<T>(value: T): T {
+    if (value === null || typeof value !== 'object') return this.strings.compact(value);
+    const json = JSON.stringify(value);
+    if (json.length > this.maxJson) return this.strings.compact(value);
+    const shared = this.values.get(json);
+    if (shared !== undefined) return shared as T;
+    if (this.values.size >= this.maxEntries) this.values.clear();
+    const copy = deepFreeze(this.strings.compact(value));
+    this.values.set(json, copy);
+    return copy;
+  }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/** The pools the operator's caches share. */
 export const cachedStrings = new StringPool();
+export const cachedValues = new ValuePool(cachedStrings);

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { CachedObject } from './informer.js';
+import { cachedValues } from './intern.js';
 
 /** A zod issue, as much of it as a condition message names. */
 export interface Issue {
@@ -33,7 +34,13 @@ export function typedKind<Spec extends z.ZodType, Status extends z.ZodType>(spec
 /**
  * The parser of a child kind: the fields the operator reads, each falling back to undefined when it does not
  * parse (such a child then reads as not holding what the operator wants, and the next pass writes it again).
+ * Each parsed field is held once for all children that have the same (see ValuePool), unless `shared` is false:
+ * credentials and claims are each their own.
  */
-export function typedChild<Fields extends z.ZodType>(fields: Fields) {
-  return (obj: CachedObject): CachedObject & z.output<Fields> => Object.assign({}, obj, fields.parse(obj));
+export function typedChild<Fields extends z.ZodType>(fields: Fields, { shared = true } = {}) {
+  return (obj: CachedObject): CachedObject & z.output<Fields> => {
+    const parsed = fields.parse(obj) as Record<string, unknown>;
+    if (shared) for (const [k, v] of Object.entries(parsed)) parsed[k] = cachedValues.share(v);
+    return Object.assign({}, obj, parsed) as CachedObject & z.output<Fields>;
+  };
 }
