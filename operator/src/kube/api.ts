@@ -78,19 +78,31 @@ export class Api {
     };
   }
 
+  /**
+   * The pages of a collection, following `continue` tokens; all are served from the first page's snapshot. A caller
+   * that is done with each page before the next one holds one page in memory, not the whole collection.
+   */
+  async *pages(r: ResourceType, opts: ListOptions = {}): AsyncGenerator<ListPage> {
+    let page = await this.listPage(r, { limit: 500, ...opts });
+    yield page;
+    while (page.continue) {
+      page = await this.listPage(r, { limit: 500, ...opts, continue: page.continue });
+      yield page;
+    }
+  }
+
   /** Every object of a collection, following `continue` tokens. */
   async list(
     r: ResourceType,
     opts: ListOptions = {},
   ): Promise<{ items: unknown[]; resourceVersion: string }> {
     const items: unknown[] = [];
-    let page = await this.listPage(r, { limit: 500, ...opts });
-    items.push(...page.items);
-    while (page.continue) {
-      page = await this.listPage(r, { limit: 500, ...opts, continue: page.continue });
+    let resourceVersion = '';
+    for await (const page of this.pages(r, opts)) {
       items.push(...page.items);
+      resourceVersion = page.resourceVersion;
     }
-    return { items, resourceVersion: page.resourceVersion };
+    return { items, resourceVersion };
   }
 
   async create(r: ResourceType, obj: unknown, opts: WriteOptions = {}): Promise<unknown> {

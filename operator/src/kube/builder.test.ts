@@ -16,7 +16,9 @@ const version = (name: string, resourceVersion: string, phase?: string): CachedO
 function informer() {
   let send: (doc: unknown) => void = () => {};
   const api = {
-    list: async () => ({ items: [version('web', '1')], resourceVersion: '1' }),
+    pages: async function* () {
+      yield { items: [version('web', '1')], resourceVersion: '1' };
+    },
     client: {
       stream: (_req: unknown, onDoc: (doc: unknown) => void, signal: AbortSignal) => {
         send = onDoc;

@@ -15,7 +15,9 @@ function fakeApi() {
   let watching: () => void = () => {};
   const watchOpen = new Promise<void>((resolve) => (watching = resolve));
   const api = {
-    list: async () => ({ items: [invitation('10', 'Pending')], resourceVersion: '10' }),
+    pages: async function* () {
+      yield { items: [invitation('10', 'Pending')], resourceVersion: '10' };
+    },
     client: {
       stream: (_req: unknown, onDoc: (doc: unknown) => void, signal: AbortSignal) => {
         send = onDoc;
@@ -34,9 +36,9 @@ describe('Informer', () => {
     const listed = new Promise<void>((resolve) => (listing = resolve));
     let watches = 0;
     const api = {
-      list: () => {
+      pages: async function* () {
         listing();
-        return new Promise((resolve) => {
+        yield await new Promise((resolve) => {
           answer = () => resolve({ items: [invitation('10', 'Pending')], resourceVersion: '10' });
         });
       },
@@ -127,6 +129,37 @@ describe('Informer', () => {
     await running;
   });
 
+  it('takes in each page of its list before it asks for the next, so it never holds the whole collection as sent', async () => {
+    const cachedWhenAsked: number[] = [];
+    let informer: Informer | undefined;
+    const page = (n: number) =>
+      Array.from({ length: 3 }, (_, i) => ({
+        metadata: { name: `w${n}-${i}`, namespace: 'acme', resourceVersion: '30', managedFields: [{}] },
+      }));
+    const api = {
+      pages: async function* () {
+        for (let n = 0; n < 3; n++) {
+          await Promise.resolve();
+          cachedWhenAsked.push(informer?.size ?? 0);
+          yield { items: page(n), resourceVersion: '30' };
+        }
+      },
+      client: {
+        stream: (_req: unknown, _onDoc: unknown, signal: AbortSignal) =>
+          new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
+      },
+    } as unknown as Api;
+    informer = new Informer(api, Resources.ClientInvitation, { log: silentLogger });
+    const abort = new AbortController();
+    const running = informer.run(abort.signal);
+    await informer.waitForSync();
+    expect(cachedWhenAsked).toEqual([0, 3, 6]);
+    expect(informer.size).toBe(9);
+    expect(informer.get('acme/w2-2')?.metadata.managedFields).toBeUndefined();
+    abort.abort();
+    await running;
+  });
+
   it('does not bring back an object deleted meanwhile when a write of it answers late, but takes a re-created one', async () => {
     const { api, watchOpen, send } = fakeApi();
     const informer = new Informer(api, Resources.ClientInvitation, { log: silentLogger });
@@ -154,9 +187,9 @@ describe('Informer against a server that answers every watch with 410 Gone', () 
   it('lists again at once the first time, then backs off instead of listing in a loop', async () => {
     let lists = 0;
     const api = {
-      list: async () => {
+      pages: async function* () {
         lists++;
-        return { items: [invitation('10', 'Pending')], resourceVersion: '10' };
+        yield { items: [invitation('10', 'Pending')], resourceVersion: '10' };
       },
       client: {
         stream: async (_req: unknown, onDoc: (doc: unknown) => void) => {
