@@ -67,6 +67,11 @@ export interface Leadership {
  * session is fine; after a FATAL, a broken socket or a client-side timeout (the server may still be running the
  * statement) it is not, and is destroyed.
  */
+/** The result of the last statement of a simple query (pg answers one result, or an array for several). */
+function lastResult(result: pg.QueryResult | pg.QueryResult[]): pg.QueryResult {
+  return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult) : result;
+}
+
 function sessionSurvives(err: unknown): boolean {
   const cause = err instanceof OperatorError ? err.cause : err;
   return cause instanceof pg.DatabaseError && cause.severity === 'ERROR';
@@ -298,14 +303,16 @@ export class Database {
     client.on('error', onError);
     try {
       // log_statement is read when a statement arrives, so it must be off before the password-bearing one is sent.
-      await this.run(
-        client,
-        op,
-        silent && this.canSilenceLog
-          ? "BEGIN; SET LOCAL log_statement = 'none'; SET LOCAL log_min_error_statement = 'panic'"
-          : 'BEGIN',
-      );
-      if (epoch !== undefined) await this.checkFence(client, op, epoch);
+      // The fence is read in the same round trip (a simple query of several statements; the lease is a literal).
+      const begin = [
+        'BEGIN',
+        ...(silent && this.canSilenceLog
+          ? ["SET LOCAL log_statement = 'none'", "SET LOCAL log_min_error_statement = 'panic'"]
+          : []),
+        ...(epoch !== undefined ? [this.fenceQuery(client)] : []),
+      ];
+      const opened = await this.run(client, op, begin.join('; '));
+      if (epoch !== undefined) this.checkFence(lastResult(opened), op, epoch);
       const result = await body(client);
       await this.run(client, op, 'COMMIT');
       return result;
@@ -363,11 +370,13 @@ export class Database {
     return epoch;
   }
 
-  /** Refuses the transaction unless `epoch` is still the newest; the share lock holds off a newer leader's raise. */
-  private async checkFence(c: pg.PoolClient, op: Operation, epoch: number): Promise<void> {
-    const result = await this.run(c, op, `SELECT epoch, holder FROM ${LEADER} WHERE lease = $1 FOR SHARE`, [
-      this.leadership?.lease ?? '',
-    ]);
+  /** The fence's row, read with a share lock that holds off a newer leader's raise until this transaction ends. */
+  private fenceQuery(c: pg.PoolClient): string {
+    return `SELECT epoch, holder FROM ${LEADER} WHERE lease = ${c.escapeLiteral(this.leadership?.lease ?? '')} FOR SHARE`;
+  }
+
+  /** Refuses the transaction unless `epoch` is still the newest (see fenceQuery). */
+  private checkFence(result: pg.QueryResult, op: Operation, epoch: number): void {
     const row = result.rows[0] as { epoch: string; holder: string } | undefined;
     if (row !== undefined && Number(row.epoch) === epoch) return;
     const reason = `replica ${row?.holder ?? '(unknown)'} leads the tenant DDL now (fence ${row?.epoch ?? '?'}, this replica's ${epoch})`;
