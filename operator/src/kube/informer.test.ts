@@ -131,7 +131,7 @@ describe('Informer', () => {
 
   it('takes in each page of its list before it asks for the next, so it never holds the whole collection as sent', async () => {
     const cachedWhenAsked: number[] = [];
-    let informer: Informer | undefined;
+    let cached = () => 0;
     const page = (n: number) =>
       Array.from({ length: 3 }, (_, i) => ({
         metadata: { name: `w${n}-${i}`, namespace: 'acme', resourceVersion: '30', managedFields: [{}] },
@@ -140,7 +140,7 @@ describe('Informer', () => {
       pages: async function* () {
         for (let n = 0; n < 3; n++) {
           await Promise.resolve();
-          cachedWhenAsked.push(informer?.size ?? 0);
+          cachedWhenAsked.push(cached());
           yield { items: page(n), resourceVersion: '30' };
         }
       },
@@ -149,7 +149,8 @@ describe('Informer', () => {
           new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve())),
       },
     } as unknown as Api;
-    informer = new Informer(api, Resources.ClientInvitation, { log: silentLogger });
+    const informer = new Informer(api, Resources.ClientInvitation, { log: silentLogger });
+    cached = () => informer.size;
     const abort = new AbortController();
     const running = informer.run(abort.signal);
     await informer.waitForSync();
