@@ -16,7 +16,7 @@ export interface WatchOptions {
 const ALL: readonly WatchEvent[] = ['add', 'update', 'delete'];
 
 /** Whether two versions of an object differ in nothing but their status and resourceVersion. */
-export function sameButStatus(a: CachedObject, b: CachedObject): boolean {
+function sameButStatus(a: CachedObject, b: CachedObject): boolean {
   const strip = ({ status: _status, metadata, ...rest }: CachedObject) =>
     JSON.stringify({
       ...rest,
