@@ -35,6 +35,8 @@ export interface BenchFigures {
   floor:
     | {
         totalMs: number;
+        /** Timed by the benchmark's watch, as the operator is (false: by the script's own answers, no watch). */
+        watched: boolean;
         latencies: number[];
         counts: Sample[];
         cpu: { before: CpuReading; after: CpuReading };
@@ -161,7 +163,7 @@ export function printReport(f: BenchFigures): void {
     const ratio = f.totalMs / f.floor.totalMs;
     out.push(
       row(
-        `floor: plain script, ${f.workers} at a time, all Ready after`,
+        `floor: plain script, ${f.workers} at a time, all Ready after${f.floor.watched ? '' : ' (unwatched)'}`,
         seconds(f.floor.totalMs),
         `${fixed(n / (f.floor.totalMs / 1000), 1)}/s`,
       ),
