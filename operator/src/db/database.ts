@@ -62,16 +62,16 @@ export interface Leadership {
   onFenced(reason: string): void;
 }
 
-/**
- * Whether a client that failed can serve the next transaction: after an ERROR the server rolls back and the
- * session is fine; after a FATAL, a broken socket or a client-side timeout (the server may still be running the
- * statement) it is not, and is destroyed.
- */
 /** The result of the last statement of a simple query (pg answers one result, or an array for several). */
 function lastResult(result: pg.QueryResult | pg.QueryResult[]): pg.QueryResult {
   return Array.isArray(result) ? (result[result.length - 1] as pg.QueryResult) : result;
 }
 
+/**
+ * Whether a client that failed can serve the next transaction: after an ERROR the server rolls back and the
+ * session is fine; after a FATAL, a broken socket or a client-side timeout (the server may still be running the
+ * statement) it is not, and is destroyed.
+ */
 function sessionSurvives(err: unknown): boolean {
   const cause = err instanceof OperatorError ? err.cause : err;
   return cause instanceof pg.DatabaseError && cause.severity === 'ERROR';

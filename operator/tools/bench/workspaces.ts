@@ -30,6 +30,7 @@ import { delay, eachLimit, onShutdown, progress, wholeNumber } from './common.js
 import { prepareFloorAccounts, runFloor } from './floor.js';
 import { accountBody, spread, workspaceBody } from './objects.js';
 import {
+  IMAGE_NODE_FLAGS,
   benchOperatorEnv,
   startOperatorProcess,
   operatorLogTail,
@@ -221,7 +222,7 @@ async function main(): Promise<void> {
   const apiServer = platform.local ? apiServerMetrics(platform.kubeconfig) : undefined;
   const floor = args['skip-floor'] ? undefined : await floorPhase(platform, api, floorMetrics, apiServer);
 
-  progress(`starting the operator: node ${[...NODE_ARGS, 'dist/main.js'].join(' ')}`);
+  progress(`starting the operator: node ${[...IMAGE_NODE_FLAGS, ...NODE_ARGS, 'dist/main.js'].join(' ')}`);
   const selector = `${RUN_LABEL}=${RUN}`;
   const operatorOptions = {
     runDir: platform.runDir,
