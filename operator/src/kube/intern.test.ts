@@ -35,10 +35,14 @@ describe('the value pool', () => {
     expect(b).toEqual({ labels: { app: 'web' }, hard: ['1', '2'] });
   });
 
-  it('stays within its bound, and gives a value too large to share a copy of its own', () => {
+  it('stays within its bounds, and gives a value too large to share a copy of its own', () => {
     const pool = new ValuePool(new StringPool(), 100, 64);
     for (let i = 0; i < 1_000; i++) pool.share({ n: i });
     expect(pool.size).toBeLessThanOrEqual(100);
+    // Values of up to 64 characters, at most 640 characters of keys: ten of the largest at a time.
+    const byChars = new ValuePool(new StringPool(), 100, 64, 640);
+    for (let i = 0; i < 1_000; i++) byChars.share({ text: `${i}`.padStart(50, 'x') });
+    expect(byChars.size).toBeLessThanOrEqual(10);
     const before = pool.size;
     const big = { text: 'x'.repeat(100) };
     const copy = pool.share(big);

@@ -47,16 +47,20 @@ export class StringPool {
  * One frozen copy of each small JSON value that many cached objects hold alike: the label set all children of one
  * workspace carry, a quota's limits, a LimitRange's defaults, a NetworkPolicy's rules, the subjects of every
  * workspace binding of one account. Keyed by the value's JSON, so only values of at most `maxJson` characters are
- * shared; bounded like the string pool (a full pool starts again empty). Frozen, because every holder sees the one
- * copy: code that would change a cached value in place throws instead of changing another object's.
+ * shared. Bounded by entries and by the characters of its keys (a full pool starts again empty, and what is shared
+ * stays shared): whatever values tenants make the operator's children carry, the pool holds at most `maxKeyChars`
+ * of keys and the values they spell, some 16 MB with the defaults. Frozen, because every holder sees the one copy:
+ * code that would change a cached value in place throws instead of changing another object's.
  */
 export class ValuePool {
   private readonly values = new Map<string, unknown>();
+  private keyChars = 0;
 
   constructor(
     private readonly strings: StringPool,
-    private readonly maxEntries = 16_384,
-    private readonly maxJson = 2_048,
+    private readonly maxEntries = 32_768,
+    private readonly maxJson = 1_024,
+    private readonly maxKeyChars = 4 * 1024 * 1024,
   ) {}
 
   get size(): number {
@@ -70,9 +74,13 @@ export class ValuePool {
     if (json.length > this.maxJson) return this.strings.compact(value);
     const shared = this.values.get(json);
     if (shared !== undefined) return shared as T;
-    if (this.values.size >= this.maxEntries) this.values.clear();
+    if (this.values.size >= this.maxEntries || this.keyChars + json.length > this.maxKeyChars) {
+      this.values.clear();
+      this.keyChars = 0;
+    }
     const copy = deepFreeze(this.strings.compact(value));
     this.values.set(json, copy);
+    this.keyChars += json.length;
     return copy;
   }
 }
